@@ -1,0 +1,52 @@
+"""Command-line entry point: `pyrometer <command> ...`.
+
+Each subcommand lives in pyrometer/commands/<name>.py and provides
+`add_parser(subparsers)` and `run(args) -> int`. Bad input raises
+UsageError (or the native ProfileError) and becomes one line on stderr
+with exit status 2 — never a traceback."""
+import argparse
+import importlib
+import sys
+
+from pyrometer.errors import UsageError
+
+COMMANDS = ["run", "show", "flamegraph", "export", "summary", "stats"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def build_parser():
+    parser = _Parser(prog="pyrometer", description="Sampling CPU and allocation profiler for Python.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"pyrometer.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"pyrometer.commands.{name}":
+                continue  # a command not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"pyrometer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI promises no tracebacks for bad input
+        from pyrometer import _native
+        if isinstance(exc, (_native.ProfileError, OSError)):
+            print(f"pyrometer: error: {exc}", file=sys.stderr)
+            return 2
+        raise
