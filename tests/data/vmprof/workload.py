@@ -1,7 +1,7 @@
 """Deterministic CPU-bound workload used to produce the vmprof fixtures.
 
 Usage: python workload.py MODE OUTFILE
-MODE is one of cpu, real_time, lines, memory.  Profiling is done in-process
+MODE is one of cpu, real_time, lines, memory, native.  Profiling is done in-process
 with the vmprof Python API (or PyPy's builtin _vmprof when the vmprof
 package is not importable).
 """
@@ -53,11 +53,12 @@ def main():
     f = open(out, "w+b")  # must be readable too: vmprof.disable() re-reads it
     try:
         import vmprof
-        vmprof.enable(f.fileno(), period=PERIOD, native=False, **kw)
+        vmprof.enable(f.fileno(), period=PERIOD, native=(mode == "native"), **kw)
         disable = vmprof.disable
     except ImportError:  # PyPy without the vmprof package
         import _vmprof
-        _vmprof.enable(f.fileno(), PERIOD, kw["memory"], kw["lines"], False,
+        _vmprof.enable(f.fileno(), PERIOD, kw["memory"], kw["lines"],
+                       mode == "native",
                        kw["real_time"])
         disable = _vmprof.disable
     results = []

@@ -47,6 +47,7 @@ void profile_free(profile *p)
     free(p->samples);
     free(p->threads);
     free(p->meta);
+    free(p->timeline);
     memset(p, 0, sizeof(*p));
 }
 
@@ -226,4 +227,12 @@ int64_t profile_total_weight(const profile *p)
     for (size_t i = 0; i < p->sample_count; i++)
         total += p->samples[i].weight;
     return total;
+}
+
+int profile_add_timeline_point(profile *p, int64_t time_us, int64_t rss_bytes, int64_t heap_bytes)
+{
+    if (GROW(p->timeline, p->timeline_count, p->timeline_cap) < 0)
+        return -1;
+    p->timeline[p->timeline_count++] = (prof_timeline_point){time_us, rss_bytes, heap_bytes};
+    return 0;
 }

@@ -54,6 +54,13 @@ typedef struct prof_thread {
     uint32_t name;        /* string id; 0 when unknown */
 } prof_thread;
 
+/* One point of memory over time (allocation captures; RSS-only for CPU). */
+typedef struct prof_timeline_point {
+    int64_t time_us;      /* since the start of the run */
+    int64_t rss_bytes;    /* -1 when not recorded */
+    int64_t heap_bytes;   /* tracked heap; -1 when not recorded */
+} prof_timeline_point;
+
 typedef struct prof_meta {
     uint32_t key;         /* string ids */
     uint32_t value;
@@ -92,6 +99,9 @@ typedef struct profile {
     prof_meta *meta;
     uint32_t meta_count, meta_cap;
 
+    prof_timeline_point *timeline;
+    size_t timeline_count, timeline_cap;
+
     /* header facts */
     int64_t period_us;        /* requested sampling period; 0 for memory profiles */
     int64_t start_time_us;    /* epoch µs; 0 when unknown */
@@ -128,6 +138,9 @@ static inline const char *profile_string(const profile *p, uint32_t id)
 {
     return id < p->string_count ? p->strings[id] : "";
 }
+
+/* 0, or -1 on ENOMEM. */
+int profile_add_timeline_point(profile *p, int64_t time_us, int64_t rss_bytes, int64_t heap_bytes);
 
 /* Sum of sample weights (samples, or bytes). */
 int64_t profile_total_weight(const profile *p);
