@@ -292,7 +292,9 @@ static int read_time(reader *r, int64_t *out)
         return 1;
     int64_t seconds = (int64_t)load_le(t, 8);
     int64_t micros = (int64_t)load_le(t + 8, 8);
-    *out = seconds * 1000000 + micros;
+    /* Untrusted values: a time that does not fit in µs is unknown (0), not UB. */
+    if (__builtin_mul_overflow(seconds, 1000000, out) || __builtin_add_overflow(*out, micros, out))
+        *out = 0;
     return 0;
 }
 
