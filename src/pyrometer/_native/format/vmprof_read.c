@@ -424,7 +424,8 @@ static int read_stack(reader *r, size_t at, int store)
             uint64_t code = 0;
             read_addr(c, &code);
             i++;
-            int64_t line = -(int64_t)(c->addr_size == 4 ? (uint64_t)(int64_t)(int32_t)entry : entry);
+            uint64_t raw = c->addr_size == 4 ? (uint64_t)(int64_t)(int32_t)entry : entry;
+            int64_t line = (int64_t)(0 - raw); /* negated unsigned: INT64_MIN from a file is not UB */
             r->frames[nframes] = code;
             r->lines[nframes++] = line > 0 && line < INT32_MAX ? (int32_t)line : 0;
         } else {
