@@ -543,6 +543,18 @@ static int read_records(reader *r, int store_stacks)
                     rc = -1;
             }
             break;
+        case VMPROF_TAG_INTERP_NAME: {
+            /* Pre-header files (version 0): a length byte and the name. */
+            uint8_t n;
+            const uint8_t *name;
+            rc = read_byte(c, &n) < 0 || take(c, n, &name) < 0;
+            if (rc == 0 && !r->have_header) {
+                size_t k = n < sizeof(r->p->interpreter) - 1 ? n : sizeof(r->p->interpreter) - 1;
+                memcpy(r->p->interpreter, name, k);
+                r->p->interpreter[k] = '\0';
+            }
+            break;
+        }
         case VMPROF_TAG_TIME_N_ZONE:
             rc = read_time(r, &r->p->start_time_us);
             break;
