@@ -600,7 +600,8 @@ static int gunzip(const uint8_t *data, size_t len, uint8_t **out, size_t *out_le
     memset(&z, 0, sizeof(z));
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
         return prof_error_set(err, 0, "cannot start gzip decoding");
-    size_t cap = len * 4 + 4096, used = 0;
+    /* A first guess from the input size, never above the named limit. */
+    size_t cap = len > (VMPROF_MAX_DECOMPRESSED - 4096) / 4 ? VMPROF_MAX_DECOMPRESSED : len * 4 + 4096, used = 0;
     uint8_t *result = malloc(cap);
     if (result == NULL) {
         inflateEnd(&z);
