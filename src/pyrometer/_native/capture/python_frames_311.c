@@ -106,7 +106,7 @@ int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code, int *reac
 {
     int n = 0, budget = limit + 64, stopped = 0;
     _PyInterpreterFrame *f = top_frame(ts);
-    while (f != NULL && budget-- > 0) {
+    while (f != NULL && n < limit && budget-- > 0) {
         PyCodeObject *co;
         int skip;
         if (!frame_usable(f, &co, &skip))
@@ -115,15 +115,13 @@ int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code, int *reac
             stopped = 1;
             break;
         }
-        /* Past the limit, keep looking for the stop frame only. */
-        if (n < limit)
-            n += !skip;
-        else if (stop_code == 0)
-            break;
+        n += !skip;
         f = f->previous;
     }
+    /* A stack deeper than the limit is the program's (the launcher's own
+     * stacks are shallow), so it counts as having reached the stop frame. */
     if (reached_stop != NULL)
-        *reached_stop = stopped;
+        *reached_stop = stopped || (f != NULL && n >= limit);
     return n;
 }
 
