@@ -668,7 +668,8 @@ static int parse(const uint8_t *data, size_t len, profile *p, prof_error *err)
     if (rc == 0)
         rc = read_records(&r, 0);
     if (rc == 0 && !r.have_header && r.c.pos == records_start)
-        rc = prof_error_set(err, (int64_t)records_start, "truncated profile: no records after the prologue");
+        rc = prof_error_set(err, (int64_t)records_start, "truncated profile: cut short in the header at byte %zu",
+                            records_start);
     if (rc == 0) {
         size_t end_first = r.c.pos;
         int truncated = r.c.truncated;
