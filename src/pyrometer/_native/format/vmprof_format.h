@@ -24,7 +24,9 @@ enum {
     VMPROF_VERSION_MODE_AWARE = 4,
     VMPROF_VERSION_DURATION = 5,
     VMPROF_VERSION_TIMESTAMP = 6,
-    VMPROF_VERSION_CURRENT = 6,
+    VMPROF_VERSION_SAMPLE_TIME = 7,   /* vmprof 0.6: each stack ends with an int64 ns time */
+    VMPROF_VERSION_WRITTEN = 6,       /* what pyrometer writes: every vmprof reads it */
+    VMPROF_VERSION_CURRENT = 7,       /* the newest this reader accepts */
 };
 
 /* PyPy's per-frame tags in rpython mode: each frame is a (tag, value) pair. */
