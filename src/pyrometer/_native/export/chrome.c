@@ -5,34 +5,40 @@
  * to end in file order, each lasting weight × period µs (memory profiles:
  * one µs per byte). Frames open and close with B/E events as consecutive
  * stacks differ; frames are functions (a change of line alone is not a new
- * event). Threads are told apart by `tid` (the thread id, or the thread's
- * index when the id does not fit a JSON number exactly). */
+ * event). Threads are told apart by a small `tid` (thread index + 1; the
+ * thread's real id is in its thread_name metadata), which keeps each event
+ * short: a 1M-sample profile can mean tens of millions of events. */
 #include "export/export_formats.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define JSON_EXACT_INT_MAX ((uint64_t)1 << 53)
 
 typedef struct thread_ctx {
     buf *out;
     const buf *names;     /* every function's label as a JSON string literal */
     const size_t *start;  /* label i is names->data[start[i] .. start[i+1]) */
-    uint64_t tid;
+    char tail[48];        /* ",\"pid\":1,\"tid\":N}" for this thread */
+    size_t tail_len;
 } thread_ctx;
 
 static void put_event(thread_ctx *c, char phase, uint32_t function, int64_t ts)
 {
     buf *out = c->out;
-    buf_puts(out, ",\n{\"ph\":\"");
-    buf_putc(out, phase);
-    buf_puts(out, "\",\"name\":");
-    buf_append(out, c->names->data + c->start[function], c->start[function + 1] - c->start[function]);
-    buf_puts(out, ",\"cat\":\"python\",\"ts\":");
+    size_t name_len = c->start[function + 1] - c->start[function];
+    if (buf_reserve(out, name_len + c->tail_len + 64) < 0)
+        return;
+    static const char head[] = ",\n{\"ph\":\"B\",\"name\":";
+    char *w = out->data + out->len;
+    memcpy(w, head, sizeof(head) - 1);
+    w[9] = phase; /* the B in head */
+    w += sizeof(head) - 1;
+    memcpy(w, c->names->data + c->start[function], name_len);
+    w += name_len;
+    memcpy(w, ",\"ts\":", 6);
+    out->len = (size_t)(w + 6 - out->data);
     buf_put_i64(out, ts);
-    buf_puts(out, ",\"pid\":1,\"tid\":");
-    buf_put_u64(out, c->tid);
-    buf_putc(out, '}');
+    buf_append(out, c->tail, c->tail_len);
 }
 
 static void put_thread_events(thread_ctx *c, const profile *p, uint32_t thread, int64_t scale, uint32_t *open,
@@ -113,10 +119,11 @@ int export_chrome(const profile *p, const export_options *opts, buf *out, prof_e
     for (uint32_t t = 0; t < p->thread_count; t++) {
         if (opts->thread != PROF_NONE ? t != opts->thread : thread_weight[t] == 0)
             continue;
-        thread_ctx c = {out, &names, start, p->threads[t].id < JSON_EXACT_INT_MAX ? p->threads[t].id : t};
+        thread_ctx c = {out, &names, start, "", 0};
+        c.tail_len = (size_t)snprintf(c.tail, sizeof(c.tail), ",\"pid\":1,\"tid\":%u}", t + 1);
         label.len = 0;
         export_put_thread_label(&label, p, t);
-        put_metadata(out, "thread_name", c.tid, label.data ? label.data : "", label.len);
+        put_metadata(out, "thread_name", (uint64_t)t + 1, label.data ? label.data : "", label.len);
         put_thread_events(&c, p, t, scale, open, path);
         if (out->failed)
             goto nomem;
