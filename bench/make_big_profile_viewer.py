@@ -60,7 +60,7 @@ def write_vmprof(path, symbols, samples, period_us=1000, lines=False, meta=None)
         f.write(out)
 
 
-def synthetic(samples, functions, threads, seed):
+def synthetic(samples, functions, threads, seed, stacks=5000):
     """(symbols, sample list) for a random but reproducible program."""
     rng = random.Random(seed)
     modules = [f"/srv/app/pkg{m}/module{m}.py" for m in range(max(1, functions // 20))]
@@ -74,7 +74,7 @@ def synthetic(samples, functions, threads, seed):
     thread_ids = [139_000_000_000 + 4096 * t for t in range(threads)]
     # A pool of distinct stacks, reused with a skewed distribution, as hot paths are.
     pool = []
-    for _ in range(max(1, min(samples // 10, 5_000))):
+    for _ in range(max(1, min(samples // 10, stacks))):
         a = rng.choice(entries)
         stack = [a]
         for _ in range(rng.randint(5, 30)):
@@ -95,8 +95,9 @@ def main():
     parser.add_argument("--functions", type=int, default=400)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--stacks", type=int, default=5000, help="distinct leaf stacks (tree size)")
     args = parser.parse_args()
-    symbols, samples = synthetic(args.samples, args.functions, args.threads, args.seed)
+    symbols, samples = synthetic(args.samples, args.functions, args.threads, args.seed, args.stacks)
     write_vmprof(args.out, symbols, samples)
     print(f"{args.out}: {args.samples} samples, {len(symbols)} functions, {args.threads} threads")
 

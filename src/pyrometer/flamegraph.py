@@ -37,7 +37,14 @@ def _script_json(value):
 
 def render_html(profile, title):
     """The page for a _native.Profile, as UTF-8 bytes."""
-    data = _native.viewer_json(profile).decode("utf-8", "replace")
+    return render_html_data(_native.viewer_json(profile), title)
+
+
+def render_html_data(data, title):
+    """The page around viewer JSON (bytes from _native.viewer_json, or a
+    document of the same shape built by hand in tests), as UTF-8 bytes.
+    The JSON must already be safe inside <script>, as viewer_json's is."""
+    data = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     script = _asset("viewer.js")
     css = _asset("viewer.css")
     if "</script" in script.lower() or "</style" in css.lower():

@@ -123,13 +123,14 @@ async function main() {
     }
     if (plan.threads) {
       out.threads = {options: await page.evaluate(() => Array.from(document.querySelectorAll('#thread option')).map(
-        (o) => [o.value, o.text])), totals: []};
-      for (const [value] of out.threads.options) {
+        (o) => [o.value, o.text])), totals: [],
+        disabled: await page.evaluate(() => document.getElementById('thread').disabled)};
+      for (const [value] of (out.threads.disabled ? [] : out.threads.options)) {
         await page.selectOption('#thread', value);
         const s = await state();
         out.threads.totals.push([value, s.rootTotal, await text('#status')]);
       }
-      await page.selectOption('#thread', '-1');
+      if (!out.threads.disabled) await page.selectOption('#thread', '-1');
     }
     if (plan.inverted) {
       await page.selectOption('#view', 'inverted');
@@ -148,6 +149,26 @@ async function main() {
       await page.selectOption('#orient', 'icicle');
       out.icicle = {state: await state(), found: !!(await center(plan.icicle))};
       await page.screenshot({path: path.join(out_dir, 'flamegraph-icicle.png')});
+    }
+    if (plan.perf) {
+      // Synchronous handlers: each timing covers the recompute and the redraw.
+      out.perf = await page.evaluate(() => {
+        const time = (fn) => { const t = performance.now(); fn(); return performance.now() - t; };
+        const select = (id, value) => { const e = document.getElementById(id); e.value = value;
+                                        e.dispatchEvent(new Event('change')); };
+        const r = {reset_ms: [], thread_ms: [], inverted_ms: [], scroll_ms: []};
+        for (let i = 0; i < 5; i++) r.reset_ms.push(time(() => document.getElementById('reset').click()));
+        const threads = Array.from(document.querySelectorAll('#thread option')).map((o) => o.value);
+        for (const t of threads) r.thread_ms.push(time(() => select('thread', t)));
+        r.inverted_ms.push(time(() => select('view', 'inverted')));
+        r.inverted_ms.push(time(() => select('view', 'top')));
+        const box = document.getElementById('flame-scroll');
+        for (let i = 0; i < 5; i++) {
+          box.scrollTop = box.scrollTop - 200;
+          r.scroll_ms.push(time(() => window.pyrometerViewer.redraw()));
+        }
+        return r;
+      });
     }
     if (plan.probe_xss) {
       out.xss = await page.evaluate(() => ({

@@ -311,6 +311,9 @@
     if (!drawPending) { drawPending = true; requestAnimationFrame(draw); }
   }
   function layout(keepScroll) {
+    /* a shallow tree gets a short box; a deep one scrolls inside 62% of the window */
+    var box = Math.max(Math.min(Math.round(window.innerHeight * 0.62), contentHeight() + 2), 8 * ROW);
+    scroller.style.height = box + 'px';
     var ch = Math.max(canvas.clientHeight, 1);
     spacer.style.height = Math.max(contentHeight() - ch, 0) + 'px';
     if (!keepScroll) scroller.scrollTop = st.orient === 'flame' ? scroller.scrollHeight : 0;
@@ -655,6 +658,7 @@
         nodes: tree.n, stackNodes: nStack
       };
     },
+    redraw: function () { draw(); },
     /* Centre (client coordinates) of the widest drawn frame of a function. */
     frameCenter: function (name) {
       var best = -1, r = canvas.getBoundingClientRect();
