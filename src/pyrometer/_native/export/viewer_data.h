@@ -12,10 +12,10 @@
  *                 parent = index - parent_delta, 0 marks a root; a parent
  *                 always comes before its children
  *    "threads":   [[id as a decimal string, name string], ...]
+ *    "meta":      [key, value, ...]  string ids
  *    "weights":   [[node_delta, weight, ...], ...]  per thread: the weight of
  *                 samples whose leaf is each node, nodes ascending and
  *                 delta-coded from -1, zero weights left out
- *    "meta":      [key, value, ...]  string ids
  *    "timeline":  [time_us, rss_bytes, heap_bytes, ...]}
  *
  * Only strings, functions and nodes that some sample reaches are shipped,
