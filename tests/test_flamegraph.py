@@ -196,8 +196,20 @@ def test_open_in_browser_uses_the_browser(monkeypatch, tmp_path):
             return True
 
     monkeypatch.setattr(webbrowser, "get", lambda *a: Browser())
+    monkeypatch.setenv("DISPLAY", ":0")
     assert flamegraph.open_in_browser(tmp_path / "p.html") is True
     assert opened == [f"file://{tmp_path / 'p.html'}"]
+
+
+def test_open_in_browser_without_a_display_never_starts_a_console_browser(monkeypatch, tmp_path, capsys):
+    import webbrowser
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("BROWSER", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(webbrowser, "get", lambda *a: pytest.fail("must not look for a browser"))
+    assert flamegraph.open_in_browser(tmp_path / "p.html") is False
+    assert capsys.readouterr().out == f"no browser available; open {tmp_path / 'p.html'}\n"
 
 
 # ---- the page's data ----

@@ -79,19 +79,31 @@ def write_flamegraph(profile, out_path, title=None):
     return out_path
 
 
+def _browser_possible():
+    """False where only a console browser could start (Linux or BSD with no
+    display): webbrowser would run lynx or w3m in the user's terminal."""
+    if os.environ.get("BROWSER"):
+        return True
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
 def open_in_browser(path):
     """Opens the page in a browser when one is available, else prints where
     it is. Returns True when a browser was asked to open it."""
-    url = "file://" + os.path.abspath(path)
-    try:
-        browser = webbrowser.get()
-    except webbrowser.Error:
-        browser = None
+    path = os.path.abspath(path)
+    browser = None
+    if _browser_possible():
+        try:
+            browser = webbrowser.get()
+        except webbrowser.Error:
+            browser = None
     if browser is not None:
         try:
-            if browser.open(url):
+            if browser.open("file://" + path):
                 return True
         except Exception:  # noqa: BLE001 - a broken browser must not lose the path
             pass
-    print(f"flame graph: {os.path.abspath(path)}", file=sys.stderr if sys.stdout is None else sys.stdout)
+    print(f"no browser available; open {path}")
     return False

@@ -107,7 +107,6 @@ async function main() {
       out.table.by_name = await rows();
     }
     if (plan.row) {
-      await page.click('#functions th[data-key="total"]');
       const clicked = await page.evaluate((name) => {
         const td = Array.from(document.querySelectorAll('#functions tbody td.name')).find((e) => e.textContent === name);
         if (!td) return false;
