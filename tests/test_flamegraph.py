@@ -417,18 +417,42 @@ def _vmprof_profile_with_hostile_name(path):
 def test_real_vmprof_profile_with_a_hostile_code_name(tmp_path):
     prof = tmp_path / "real.prof"
     _vmprof_profile_with_hostile_name(prof)
-    try:
-        profile = _native.read_profile(prof)
-    except _native.ProfileError as exc:
-        if "version 7" in str(exc):
-            pytest.xfail(f"the vmprof reader does not read PyPI vmprof 0.6's version 7 yet: {exc}")
-        raise
+    profile = _native.read_profile(prof)
     out = tmp_path / "real.html"
     flamegraph.write_flamegraph(profile, out, "real")
     obs = drive(out, tmp_path, {"search": "onerror", "probe_xss": True})
     assert_offline(obs, out)
     assert obs["xss"]["imgs"] == 0 and not obs["xss"]["fired"]
     assert XSS_NAME in obs["search"]["table"]
+
+
+def test_real_vmprof_lines_profile_shows_line_hits(tmp_path):
+    """PyPI vmprof in lines mode: the lines panel lists lines of the function's body."""
+    require_module("vmprof")
+    prof = tmp_path / "lines.prof"
+    script = textwrap.dedent("""
+        import sys, vmprof
+        def leaf(n):                 # line 3
+            s = 0                    # line 4
+            for i in range(n):       # line 5
+                s += i * i           # line 6
+            return s                 # line 7
+        with open(sys.argv[1], "w+b") as f:
+            vmprof.enable(f.fileno(), period=0.0005, lines=True)
+            for _ in range(40):
+                leaf(50000)
+            vmprof.disable()
+    """)
+    subprocess.run([sys.executable, "-c", script, str(prof)], check=True, timeout=120)
+    out = tmp_path / "lines.html"
+    proc = run_cli("flamegraph", prof, "-o", out, check=True)
+    assert proc.stdout.strip() == str(out)
+    obs = drive(out, tmp_path, {"row": "leaf"})
+    assert_offline(obs, out)
+    assert obs["initial"]["hasLines"] and obs["row"]["clicked"]
+    lines = [int(row[0]) for row in obs["row"]["lines"]]
+    assert lines and set(lines) <= {3, 4, 5, 6, 7}, obs["row"]["lines"]
+    assert sum(int(row[1].replace(",", "")) for row in obs["row"]["lines"]) > 0
 
 
 def test_pyrometer_run_profile_renders(tmp_path):
