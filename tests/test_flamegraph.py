@@ -523,10 +523,12 @@ def test_large_tree_stays_interactive(wide_prof, tmp_path):
     assert obs["initial"]["stackNodes"] >= 90_000, obs["initial"]
     perf = obs["perf"]
     print("perf ms:", perf, "ready:", obs["ready_ms"])
-    # generous bounds for a loaded 2-core machine; typical values are 5-10x lower
-    assert max(perf["reset_ms"]) < 250 and max(perf["scroll_ms"]) < 100
-    assert max(perf["thread_ms"]) < 1000 and max(perf["inverted_ms"]) < 1500
-    assert obs["ready_ms"] < 3000
+    # Bounds that hold on a 2-core machine shared with other jobs (load ~8);
+    # unloaded, a redraw takes ~10-40 ms and opening ~0.4 s. They catch a
+    # quadratic step or a per-frame O(nodes) rebuild, not jitter.
+    assert max(perf["reset_ms"]) < 1000 and max(perf["scroll_ms"]) < 500
+    assert max(perf["thread_ms"]) < 2000 and max(perf["inverted_ms"]) < 3000
+    assert obs["ready_ms"] < 5000
 
 
 @pytest.mark.heavy

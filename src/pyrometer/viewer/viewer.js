@@ -12,7 +12,7 @@
   'use strict';
 
   var ROW = 18;          /* px per frame row */
-  var MIN_WIDTH = 0.4;   /* frames narrower than this (px) are not drawn */
+  var MIN_WIDTH = 0.75;  /* frames narrower than this (px) are not drawn */
   var TABLE_ROWS = 300;  /* function table rows rendered at once */
 
   var D = JSON.parse(document.getElementById('pyrometer-data').textContent);
@@ -227,16 +227,23 @@
     return st.orient === 'icicle' ? row * ROW : Math.max(contentHeight(), canvas.clientHeight) - (row + 1) * ROW;
   }
 
+  /* Colours depend only on the function (a hash of its name, so a function
+   * keeps its colour across views); computed once, not per frame. */
+  var baseColor = new Array(nFunc), dimColor = new Array(nFunc);
+  var MATCH_COLOR = 'hsl(292, 70%, 58%)', MATCH_DIM = 'hsla(292, 70%, 58%, 0.45)';
+  for (var fc = 0; fc < nFunc; fc++) {
+    var cname = fName[fc], h = 0;
+    for (var ci = 0; ci < cname.length; ci++) h = (h * 31 + cname.charCodeAt(ci)) | 0;
+    var r = ((h >>> 0) % 1000) / 1000, hue, sat, light;
+    if (fKind[fc] === 1) { hue = 190 + 30 * r; sat = 55; light = 62 + 10 * r; }
+    else if (fKind[fc] === 2) { hue = 0; sat = 0; light = 70 + 10 * r; }
+    else { hue = 12 + 38 * r; sat = 88; light = 55 + 12 * r; }
+    baseColor[fc] = 'hsl(' + hue.toFixed(1) + ', ' + sat + '%, ' + light.toFixed(1) + '%)';
+    dimColor[fc] = 'hsla(' + hue.toFixed(1) + ', ' + sat + '%, ' + light.toFixed(1) + '%, 0.45)';
+  }
   function colorFor(fn, dim) {
-    var name = fName[fn] || '', h = 0;
-    for (var i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
-    var r = ((h >>> 0) % 1000) / 1000;
-    var color;
-    if (st.match && st.match[fn]) color = 'hsl(292, 70%, 58%)';
-    else if (fKind[fn] === 1) color = 'hsl(' + (190 + 30 * r) + ', 55%, ' + (62 + 10 * r) + '%)';
-    else if (fKind[fn] === 2) color = 'hsl(0, 0%, ' + (70 + 10 * r) + '%)';
-    else color = 'hsl(' + (12 + 38 * r) + ', 88%, ' + (55 + 12 * r) + '%)';
-    return dim ? color.replace('hsl(', 'hsla(').replace(')', ', 0.45)') : color;
+    if (st.match && st.match[fn]) return dim ? MATCH_DIM : MATCH_COLOR;
+    return dim ? dimColor[fn] : baseColor[fn];
   }
 
   function label(n) {
