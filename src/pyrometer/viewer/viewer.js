@@ -375,7 +375,14 @@
   function zoomTo(n) {
     st.zoom = n;
     updateStatus();
+    ensureVisible(n);
     draw();
+  }
+  /* Scrolls the frame's row into view (a table click may zoom off screen). */
+  function ensureVisible(n) {
+    var y = rowTop(tree.depth[n]), h = scroller.clientHeight;
+    if (y < scroller.scrollTop || y + ROW > scroller.scrollTop + h)
+      scroller.scrollTop = Math.max(0, y - Math.round(h / 2));
   }
   function updateStatus() {
     var z = st.zoom, all = rootTotal();
@@ -507,6 +514,7 @@
         if (tree.func[n] === fn && (best < 0 || tree.total[n] > tree.total[best])) best = n;
       if (best > 0) st.zoom = best;
       updateStatus();
+      ensureVisible(st.zoom);
     }
     renderTable();
     renderLines();
