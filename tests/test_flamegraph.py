@@ -282,7 +282,8 @@ def test_invalid_utf8_names_become_replacement_characters(tmp_path):
 def small_page(small_prof, tmp_path_factory):
     out = tmp_path_factory.mktemp("page") / "small.html"
     flamegraph.write_flamegraph(_native.read_profile(small_prof), out, "small profile")
-    plan = {"zoom": "work", "hover": "leaf_a", "search": "leaf_b", "regex": "^leaf_[ab]$", "table": True,
+    plan = {"zoom": "work", "hover": "leaf_a", "search": "leaf_b", "search_frame": "leaf_b", "other_frame": "leaf_a",
+            "regex": "^leaf_[ab]$", "table": True,
             "row": "leaf_b", "threads": True, "inverted": "leaf_b", "icicle": "leaf_a"}
     return out, drive(out, out.parent, plan)
 
@@ -319,6 +320,11 @@ def test_search_highlights_and_reports_the_share(small_page):
     assert s["focused"] == "search"  # '/' focused it
     assert s["info"] == "Matched: 30.00% (30 of 100 samples)"
     assert s["state"]["matchValue"] == 30
+    # matching frames turn magenta (hsl 292, 70%, 58% = rgb(204, 73, 223)); others keep their colour
+    px = s["pixels"]
+    assert px["match_before"] != px["match_after"]
+    assert all(abs(a - b) <= 3 for a, b in zip(px["match_after"], (204, 73, 223))), px
+    assert px["other_before"] == px["other_after"]
     assert s["table"] == ["leaf_b"]  # the table shows only matches
     assert s["regex_info"] == "Matched: 90.00% (90 of 100 samples)"
     assert s["invalid_info"] == "invalid regular expression"

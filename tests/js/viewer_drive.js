@@ -73,12 +73,25 @@ async function main() {
         await page.mouse.move(1, 1);
       }
     }
+    // The colour drawn at the middle of a function's widest frame, as [r, g, b].
+    const pixel = (name) => page.evaluate((n) => {
+      const c = window.pyrometerViewer.frameCenter(n);
+      if (!c) return null;
+      const canvas = document.getElementById('flame'), r = canvas.getBoundingClientRect();
+      const dpr = window.devicePixelRatio || 1;
+      const x = Math.round((c.x - r.left) * dpr), y = Math.round((c.y - r.top - 6) * dpr);
+      return Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3));
+    }, name);
     if (plan.search) {
+      const before = plan.search_frame ? await pixel(plan.search_frame) : null;
+      const other_before = plan.other_frame ? await pixel(plan.other_frame) : null;
       await page.mouse.click(5, 5);
       await page.keyboard.press('/');
       out.search = {focused: await page.evaluate(() => document.activeElement.id)};
       await page.keyboard.type(plan.search);
       out.search.info = await text('#search-info');
+      out.search.pixels = {match_before: before, match_after: plan.search_frame ? await pixel(plan.search_frame) : null,
+                           other_before, other_after: plan.other_frame ? await pixel(plan.other_frame) : null};
       out.search.state = await state();
       out.search.table = await page.evaluate(
         () => Array.from(document.querySelectorAll('#functions tbody td.name')).map((e) => e.textContent));
