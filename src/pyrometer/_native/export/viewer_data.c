@@ -228,7 +228,8 @@ static void put_tables(buf *out, const profile *p, const renumber *r)
             buf_putc(out, ',');
         first = 0;
         uint32_t parent = n->parent == PROF_NO_PARENT ? PROF_NONE : r->node_id[n->parent];
-        buf_put_u64(out, parent == PROF_NONE ? 0 : id - parent);
+        /* the model creates parents first; anything else is shown as a root */
+        buf_put_u64(out, parent == PROF_NONE || parent >= id ? 0 : id - parent);
         buf_putc(out, ',');
         buf_put_u64(out, n->function < p->function_count ? r->function_id[n->function] : 0);
         buf_putc(out, ',');
@@ -272,7 +273,7 @@ static int put_weights(buf *out, const profile *p, const renumber *r)
     uint8_t *listed = calloc(nodes, 1);
     uint32_t *touched = malloc(nodes * sizeof(uint32_t));
     int rc = -1;
-    if (!start || !order || !sum || !listed || !touched || p->sample_count > UINT32_MAX)
+    if (!start || !order || !sum || !listed || !touched)
         goto done;
     /* start[t + 2] counts thread t, so after the prefix sum start[t + 1] is
      * where thread t begins and filling it leaves start[t + 1] at its end. */
@@ -366,6 +367,9 @@ static void put_timeline(buf *out, const profile *p)
 
 int viewer_data_write(const profile *p, buf *out, prof_error *err)
 {
+    if (p->sample_count > VIEWER_MAX_SAMPLES)
+        return prof_error_set(err, -1, "%zu samples are more than the viewer's limit of %u",
+                              p->sample_count, (unsigned)VIEWER_MAX_SAMPLES);
     renumber r;
     if (renumber_build(&r, p) < 0) {
         renumber_free(&r);

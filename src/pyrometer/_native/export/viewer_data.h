@@ -33,6 +33,8 @@
 /* A memory chart cannot show more points than pixels; longer timelines are
  * reduced to this many buckets, each keeping its highest point. */
 #define VIEWER_MAX_TIMELINE_POINTS 20000
+/* Samples are indexed with 32-bit ids while they are grouped by thread. */
+#define VIEWER_MAX_SAMPLES UINT32_MAX
 
 /* Appends the viewer JSON for p to out. 0, or -1 with err set (out of
  * memory); out may then hold a partial document. */
