@@ -486,6 +486,42 @@ def test_pyrometer_run_profile_renders(tmp_path):
     assert XSS_NAME in obs["search"]["table"]
 
 
+def test_allocation_capture_views(tmp_path):
+    """`run --alloc` capture → flame graph of each view: bytes, and the memory chart."""
+    if not hasattr(_native, "read_capture"):
+        pytest.skip("allocation captures are not in this build yet")
+    prog = tmp_path / "allocprog.py"
+    prog.write_text(textwrap.dedent("""
+        keep = []
+        def grow(n):
+            for i in range(n):
+                keep.append(bytearray(10000))
+        def churn(n):
+            for i in range(n):
+                x = bytearray(50000)
+                del x
+        grow(300)
+        churn(500)
+        grow(200)
+    """))
+    cap = tmp_path / "m.alloc"
+    run_cli("run", "--alloc", "-o", cap, prog, check=True)
+    pages = {}
+    for name, option in (("peak", []), ("leaks", ["--leaks"]), ("temporary", ["--temporary-allocations"])):
+        out = tmp_path / f"{name}.html"
+        proc = run_cli("flamegraph", cap, "-o", out, *option, check=True)
+        assert proc.stdout.strip() == str(out)
+        pages[name] = page_data(out)
+        assert pages[name]["value_unit"] == "bytes"
+    assert pages["peak"]["timeline"], "a capture carries memory-over-time points"
+    obs = drive(tmp_path / "peak.html", tmp_path, {"hover": "grow"})
+    assert_offline(obs, tmp_path / "peak.html")
+    assert obs["timeline_visible"]
+    assert re.fullmatch(r"Total: [0-9.]+ (KiB|MiB) \([0-9.]+%\)", obs["hover"]["lines"][2]), obs["hover"]
+    churn = drive(tmp_path / "temporary.html", tmp_path, {"search": "churn"})
+    assert churn["search"]["info"].startswith("Matched: ") and churn["search"]["state"]["matchValue"] > 0
+
+
 def test_memory_profile_formats_bytes_and_draws_the_timeline(tmp_path):
     """Allocation captures reach the viewer as value_unit "bytes" with a
     timeline; this page is built from such a document by hand."""

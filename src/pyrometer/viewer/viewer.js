@@ -529,6 +529,7 @@
     if (!hasLines) return;
     var fn = st.selectedFunc;
     document.getElementById('lines-empty').hidden = fn >= 0;
+    document.getElementById('lines').hidden = fn < 0;
     linesBody.textContent = '';
     if (fn < 0) { document.getElementById('lines-title').textContent = 'Lines'; return; }
     document.getElementById('lines-title').textContent = 'Lines of ' + fName[fn] + (fFile[fn] ? ' (' + fFile[fn] + ')' : '');
