@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format/capture_write.h"
+
 /* ---- live heap blocks: open addressing by address, backward-shift delete ---- */
 
 typedef struct live_block {
@@ -761,4 +763,49 @@ int memory_aggregate(capture_data *c, capture_aggregate_row **rows, size_t *coun
     *rows = t;
     *count = k;
     return 0;
+}
+
+int memory_write_aggregate_file(capture_data *c, const char *path, prof_error *err)
+{
+    capture_aggregate_row *rows;
+    size_t n;
+    if (memory_aggregate(c, &rows, &n, err) < 0)
+        return -1;
+    const profile *p = &c->prof;
+    const char *keys[CAPTURE_MAX_HEADER_PAIRS], *values[CAPTURE_MAX_HEADER_PAIRS];
+    size_t pairs = 0;
+    for (uint32_t i = 0; i < p->meta_count && pairs < CAPTURE_MAX_HEADER_PAIRS; i++) {
+        const char *k = profile_string(p, p->meta[i].key);
+        if (strcmp(k, "pid") == 0 || strcmp(k, "flags") == 0)
+            continue;   /* the header's own fields */
+        keys[pairs] = k;
+        values[pairs++] = profile_string(p, p->meta[i].value);
+    }
+    buf b;
+    buf_init(&b);
+    capture_write_begin(&b, (uint64_t)p->start_time_us, c->pid, c->flags | CAPTURE_FLAG_AGGREGATE, keys, values,
+                        pairs);
+    /* Profile ids map to file ids one to one: string 0 is "" in both. */
+    for (uint32_t i = 1; i < p->string_count; i++)
+        capture_write_string(&b, p->strings[i], p->string_lengths[i]);
+    for (uint32_t i = 0; i < p->function_count; i++)
+        capture_write_function(&b, p->functions[i].name, p->functions[i].file, p->functions[i].first_line,
+                               p->functions[i].kind);
+    for (uint32_t i = 0; i < p->node_count; i++)
+        capture_write_node(&b, p->nodes[i].parent == PROF_NO_PARENT ? UINT32_MAX : p->nodes[i].parent,
+                           p->nodes[i].function, p->nodes[i].line);
+    for (uint32_t i = 0; i < p->thread_count; i++)
+        capture_write_thread(&b, p->threads[i].id, p->threads[i].name);
+    capture_write_aggregate(&b, rows, n);
+    for (size_t i = 0; i < c->rss_count; i++)
+        capture_write_rss(&b, (uint64_t)c->rss[i].time_us, c->rss[i].seq, (uint64_t)c->rss[i].rss_bytes);
+    capture_write_trailer(&b, (uint64_t)p->end_time_us, c->event_count, c->dropped);
+    free(rows);
+    int rc = 0;
+    if (buf_ok(&b) != 0)
+        rc = prof_error_nomem(err);
+    else if (buf_write_file(&b, path) < 0)
+        rc = prof_error_set(err, -1, "%s: cannot write", path);
+    buf_free(&b);
+    return rc;
 }

@@ -66,4 +66,9 @@ void memory_report_free(memory_report *r);
  * 0, or -1 with err set. */
 int memory_aggregate(capture_data *c, capture_aggregate_row **rows, size_t *count, prof_error *err);
 
+/* Writes an --aggregate capture of c to path: c's header facts, its stacks,
+ * per-stack totals (memory_aggregate) instead of events, its RSS points and
+ * a trailer. 0, or -1 with err set. */
+int memory_write_aggregate_file(capture_data *c, const char *path, prof_error *err);
+
 #endif
