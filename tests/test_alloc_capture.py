@@ -75,11 +75,9 @@ def test_512mb_at_peak_within_1_percent(tmp_path, how, touch):
                 for off in range(0, SIZE * {touch} // 100, 4096):
                     m[off] = 1
                 return m
-            libc = ctypes.CDLL(None)
-            libc.malloc.restype = ctypes.c_void_p
-            p = libc.malloc(SIZE)
-            ctypes.memset(p, 1, SIZE * {touch} // 100)
-            return p
+            buf = (ctypes.c_char * SIZE)()     # ctypes calloc()s it: untouched pages
+            ctypes.memset(buf, 1, SIZE * {touch} // 100)
+            return buf
         with Tracker("out.alloc"):
             x = big()
             del x

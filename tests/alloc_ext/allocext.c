@@ -68,8 +68,10 @@ typedef struct job {
 static void *thread_main(void *arg)
 {
     job *j = arg;
+    static void *volatile sink;
     for (Py_ssize_t i = 0; i < j->n; i++) {
         void *p = aligned_alloc(64, (size_t)j->size);
+        sink = p;      /* keeps the compiler from eliding the allocation */
         if (i % 2)
             free(p);   /* half freed, half leaked on purpose */
     }

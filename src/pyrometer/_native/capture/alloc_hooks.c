@@ -1,5 +1,7 @@
 /* alloc_hooks.c — GOT patching and the allocator hooks. See alloc_hooks.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 

@@ -1,6 +1,8 @@
 /* alloc_tracker.c — per-thread rings, the writer thread, fork and exit
  * handling. See alloc_tracker.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "capture/alloc_tracker.h"
 
 #include <dlfcn.h>
