@@ -21,6 +21,7 @@
 
 #include "capture/alloc_hooks.h"
 #include "capture/alloc_stack.h"
+#include "capture/alloc_symbols.h"
 #include "common/buf.h"
 #include "common/hashidx.h"
 #include "format/capture_write.h"
@@ -224,20 +225,9 @@ static void writer_functions_and_nodes(writer_state *w)
         const alloc_function_info *f = alloc_stack_function(w->emitted_functions);
         uint32_t name, file;
         if (f->kind == 1 /* native */) {
-            Dl_info info;
-            char tmp[64];
-            const char *sname = NULL, *fname = "";
-            if (dladdr((void *)f->ip, &info)) {
-                sname = info.dli_sname;
-                fname = info.dli_fname ? info.dli_fname : "";
-                if (sname == NULL) {
-                    snprintf(tmp, sizeof tmp, "0x%lx", (unsigned long)(f->ip - (uintptr_t)info.dli_fbase));
-                    sname = tmp;
-                }
-            } else {
-                snprintf(tmp, sizeof tmp, "0x%lx", (unsigned long)f->ip);
-                sname = tmp;
-            }
+            char sname[256];
+            const char *fname;
+            alloc_symbolize(f->ip, sname, sizeof sname, &fname);
             name = writer_string(w, sname);
             file = writer_string(w, fname);
         } else {
@@ -570,6 +560,7 @@ int alloc_tracker_start(const alloc_options *opt, char *err, size_t errlen)
     tr.write_errno = 0;
     tr.statm_fd = tr.statm_fd >= 0 ? tr.statm_fd : open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     tr.owner = getpid();
+    alloc_symbols_reset();
     if (open_capture(tr.path) < 0) {
         snprintf(err, errlen, "%s: %s", tr.path, strerror(errno));
         return -1;
