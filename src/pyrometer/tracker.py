@@ -27,16 +27,19 @@ class Tracker:
     aggregate: write only per-stack totals at the peak and at exit (a small file;
         events are spooled to a temporary file next to `path` during the run).
     rss_interval: seconds between RSS samples (and writer flushes).
+    stop_code: a code object whose frame and its callers are left out of every
+        stack (`pyrometer run` passes its launcher's).
     """
 
     def __init__(self, path, native=False, trace_python_allocators=False, follow_fork=False,
-                 aggregate=False, rss_interval=0.01):
+                 aggregate=False, rss_interval=0.01, stop_code=None):
         self.path = os.fspath(path)
         self.native = bool(native)
         self.trace_python_allocators = bool(trace_python_allocators)
         self.follow_fork = bool(follow_fork)
         self.aggregate = bool(aggregate)
         self.rss_interval = float(rss_interval)
+        self.stop_code = stop_code
         self._active = False
         self._pid = None
         self._spool = None
@@ -54,7 +57,7 @@ class Tracker:
         command_line = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
         _native.alloc_start(target, native=self.native, trace_python_allocators=self.trace_python_allocators,
                             follow_fork=self.follow_fork, rss_interval=self.rss_interval,
-                            command_line=command_line)
+                            command_line=command_line, stop_code=self.stop_code)
         self._active = True
         self._pid = os.getpid()
         atexit.register(self._stop_at_exit)

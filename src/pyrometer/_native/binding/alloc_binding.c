@@ -6,21 +6,30 @@
 #include "binding/profile_object.h"
 
 #include "analysis/memory.h"
+#include "capture/alloc_stack.h"
 #include "capture/alloc_tracker.h"
 #include "format/capture_read.h"
+
+/* The launcher's code object while tracking (kept alive: its address is compared). */
+static PyObject *stop_code;
 
 static PyObject *alloc_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *kwlist[] = {"path", "native", "trace_python_allocators", "follow_fork", "rss_interval",
-                             "command_line", NULL};
-    PyObject *path_obj;
+                             "command_line", "stop_code", NULL};
+    PyObject *path_obj, *stop = Py_None;
     int native = 0, trace = 0, follow = 0;
     double interval = 0.01;
     const char *cmdline = "";
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|pppds", kwlist, PyUnicode_FSConverter, &path_obj, &native,
-                                     &trace, &follow, &interval, &cmdline))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|pppdsO", kwlist, PyUnicode_FSConverter, &path_obj, &native,
+                                     &trace, &follow, &interval, &cmdline, &stop))
         return NULL;
+    if (stop != Py_None && !PyCode_Check(stop)) {
+        Py_DECREF(path_obj);
+        PyErr_SetString(PyExc_TypeError, "stop_code must be a code object or None");
+        return NULL;
+    }
     if (!(interval >= 0.0005 && interval <= 3600)) {
         Py_DECREF(path_obj);
         PyErr_SetString(PyExc_ValueError, "rss_interval must be between 0.0005 and 3600 seconds");
@@ -32,6 +41,10 @@ static PyObject *alloc_start(PyObject *module, PyObject *args, PyObject *kwargs)
     snprintf(version, sizeof version, "%d.%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION);
     opt.python_version = version;
     char err[512] = "";
+    if (!alloc_tracker_on) {
+        Py_XSETREF(stop_code, stop == Py_None ? NULL : Py_NewRef(stop));
+        alloc_stack_set_stop_code((uintptr_t)stop_code);
+    }
     int rc = alloc_tracker_start(&opt, err, sizeof err);
     Py_DECREF(path_obj);
     if (rc < 0) {

@@ -50,6 +50,7 @@ static struct {
     alloc_function_info *functions;
     _Atomic uint32_t function_count;
     uintptr_t eval_start, eval_end;       /* _PyEval_EvalFrameDefault's code */
+    uintptr_t stop_code;                  /* the launcher's code object, or 0 */
 } st = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 static void *zeroed_pages(size_t bytes)
@@ -84,6 +85,11 @@ int alloc_stack_init(int native)
 void alloc_stack_set_native(int native)
 {
     st.native = native;
+}
+
+void alloc_stack_set_stop_code(uintptr_t code)
+{
+    st.stop_code = code;
 }
 
 uint32_t alloc_stack_node_count(void)
@@ -264,6 +270,8 @@ static int read_python_frames(frame_ref *out, int max)
     for (_PyInterpreterFrame *f = ts->cframe->current_frame; f != NULL && n < max; f = f->previous) {
         if (_PyFrame_IsIncomplete(f))
             continue;
+        if ((uintptr_t)f->f_code == st.stop_code)
+            break;
         out[n].frame = (uintptr_t)f;
         out[n].code = (uintptr_t)f->f_code;
         out[n].lasti = _PyInterpreterFrame_LASTI(f);

@@ -34,6 +34,9 @@ typedef struct alloc_stack_cache {
 /* Sets up the tables (idempotent). 0, or -1 on ENOMEM. native: unwind C frames too. */
 int alloc_stack_init(int native);
 void alloc_stack_set_native(int native);
+/* Python frames from this code object's frame up (the launcher's) are left
+ * out of every stack; 0 keeps all frames. The caller keeps the code alive. */
+void alloc_stack_set_stop_code(uintptr_t code);
 
 /* The calling thread's current stack, or ALLOC_NO_NODE when it has no
  * Python frames (and no native ones in native mode). */
