@@ -75,3 +75,44 @@ def test_cpu_profile_is_refused_by_summary():
     prof = next(DATA.glob("vmprof/*.prof"))
     proc = run_cli("summary", prof)
     assert proc.returncode == 2 and "not an allocation capture" in proc.stderr
+
+
+def test_run_alloc_cli_then_show_summary(tmp_path):
+    prog = tmp_path / "prog.py"
+    prog.write_text(textwrap.dedent("""
+        import os, sys
+        def grow():
+            return bytearray(6000011)
+        keep = grow()
+        pid = os.fork()
+        if pid == 0:
+            def child_only():
+                return bytearray(7000003)
+            x = child_only()
+            sys.exit(0)
+        os.waitpid(pid, 0)
+        print("parent done")
+    """))
+    out = tmp_path / "cli.alloc"
+    proc = run_cli("run", "--alloc", "--follow-fork", "-o", out, prog, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "parent done" in proc.stdout
+    show = run_cli("show", out, check=True).stdout
+    assert "grow" in show and "child_only" not in show
+    # launcher frames are cut: the program's module is a root of the tree
+    assert show.splitlines()[1].split()[2] == "<module>" and "prog.py" in show.splitlines()[1]
+    assert "_exec_main" not in show
+    children = list(tmp_path.glob("cli.alloc.*"))
+    assert len(children) == 1
+    child = run_cli("summary", children[0], "--bytes", check=True)
+    assert "child_only" in child.stdout and child.stderr == ""       # complete: no warning
+    leaks = run_cli("stats", out, "--json", check=True).stdout
+    assert json.loads(leaks)["meta"]["flags"] == "follow_fork"
+
+
+def test_run_alloc_module_and_code(tmp_path):
+    out = tmp_path / "c.alloc"
+    proc = run_cli("run", "--alloc", "-o", out, "-c", "x = bytearray(3000017)", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(run_cli("stats", out, "--json", check=True).stdout)
+    assert s["peak_bytes"] >= 3000017
