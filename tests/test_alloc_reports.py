@@ -100,7 +100,7 @@ def test_run_alloc_cli_then_show_summary(tmp_path):
     show = run_cli("show", out, check=True).stdout
     assert "grow" in show and "child_only" not in show
     # launcher frames are cut: the program's module is a root of the tree
-    assert show.splitlines()[1].split()[2] == "<module>" and "prog.py" in show.splitlines()[1]
+    assert show.splitlines()[1].split()[3] == "<module>" and "prog.py" in show.splitlines()[1]
     assert "_exec_main" not in show
     children = list(tmp_path.glob("cli.alloc.*"))
     assert len(children) == 1
