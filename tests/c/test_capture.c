@@ -211,11 +211,42 @@ TEST(aggregate_round_trip)
     buf_free(&b);
 }
 
+TEST(compressed_events_round_trip)
+{
+    buf b;
+    begin(&b);
+    capture_events_enc e;
+    capture_events_init(&e);
+    e.compress = 1;
+    for (uint64_t i = 0; i < 5000; i++)
+        capture_events_add(&e, CAPTURE_MALLOC, 0, 10 + i + (i == 4000 ? 7 : 0) + (i > 4000 ? 7 : 0),
+                           0x10000 + i * 48, 48, 1);
+    capture_events_end(&e, &b);
+    capture_events_free(&e);
+    CHECK(b.data[b.len - 1] != 0);
+    capture_data c;
+    prof_error err;
+    CHECK(load(&b, &c) == 0);
+    CHECK_EQ_INT(c.event_count, 5000);
+    CHECK_EQ_INT(c.events[4999].addr, 0x10000 + 4999 * 48);
+    CHECK_EQ_INT(c.events[4000].seq, 10 + 4000 + 7);
+    CHECK(b.len < 5000 * 2);   /* compressed well below 2 bytes per event */
+    CHECK(memory_build_view(&c, MEMORY_VIEW_PEAK, 1, &err) == 0);
+    CHECK_EQ_INT(profile_total_weight(&c.prof), 5000 * 48);
+    capture_data_free(&c);
+    /* a damaged deflate stream is an error, not a crash */
+    b.data[b.len - 5] ^= 0x55;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
 int main(void)
 {
     RUN(round_trip_and_views);
     RUN(out_of_order_events_are_sorted);
     RUN(truncated_and_garbage_fail);
     RUN(aggregate_round_trip);
+    RUN(compressed_events_round_trip);
     return CHECK_SUMMARY();
 }

@@ -387,6 +387,7 @@ static void writer_state_reset(writer_state *w)
     memset(w, 0, sizeof *w);
     buf_init(&w->out);
     capture_events_init(&w->enc);
+    w->enc.compress = 1;
     hashidx_init(&w->string_index);
 }
 

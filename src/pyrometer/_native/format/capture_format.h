@@ -39,8 +39,12 @@ enum {
     CAPTURE_REC_NODE = 'N',
     /* THREAD: varint OS thread id, varint name string (0 when unnamed). */
     CAPTURE_REC_THREAD = 'T',
-    /* EVENTS: varint count, then events (see below). */
+    /* EVENTS: varint count, varint first sequence number, then events
+     * (see below). */
     CAPTURE_REC_EVENTS = 'E',
+    /* ZEVENTS: an EVENTS payload compressed with zlib: varint length of the
+     * uncompressed payload, then the deflate stream. */
+    CAPTURE_REC_ZEVENTS = 'Z',
     /* RSS: varint time_us since start, varint sequence number of the next
      * event at that time, varint RSS in bytes. */
     CAPTURE_REC_RSS = 'R',
@@ -55,16 +59,18 @@ enum {
 };
 
 /* One event in an EVENTS record:
- *   byte    kind | CAPTURE_EV_NEW_THREAD when the thread changes
+ *   byte    kind | CAPTURE_EV_NEW_THREAD | CAPTURE_EV_SEQ_JUMP
  *   [varint thread index]                 when CAPTURE_EV_NEW_THREAD
- *   zigzag  seq - (previous seq + 1)      previous = 0 at a record's start... see capture_write.c
- *   zigzag  address - previous address
+ *   [zigzag seq - (previous seq + 1)]     when CAPTURE_EV_SEQ_JUMP; else seq = previous + 1
+ *                                         (previous = first sequence number - 1 at the start)
+ *   zigzag  address - previous address    (previous = 0 at the start)
  *   varint  size                          allocations and munmap only
  *   varint  node+1                        allocations only (0: no Python stack)
  * Sequence numbers order events of all threads globally (the reader sorts
  * by them); within one EVENTS record they are nearly always consecutive. */
 #define CAPTURE_EV_NEW_THREAD 0x80
-#define CAPTURE_EV_KIND_MASK 0x7f
+#define CAPTURE_EV_SEQ_JUMP 0x40
+#define CAPTURE_EV_KIND_MASK 0x3f
 
 /* Allocator kinds. Frees carry no size; munmap carries its length. */
 typedef enum capture_kind {
@@ -101,7 +107,7 @@ enum {
 };
 
 /* Bounds on what a reader accepts from a file. */
-#define CAPTURE_MAX_RECORD (64u << 20)      /* bytes in one record's payload */
+#define CAPTURE_MAX_RECORD (64u << 20)      /* bytes in one record's payload (also uncompressed) */
 #define CAPTURE_MAX_STRING (1u << 20)       /* bytes in one string */
 #define CAPTURE_MAX_HEADER_PAIRS 256
 #define CAPTURE_MAX_IDS (1u << 26)          /* strings, functions, nodes, threads */

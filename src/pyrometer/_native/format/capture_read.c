@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 typedef struct cursor {
     const uint8_t *data;
     size_t pos, end;
@@ -152,6 +154,7 @@ static int read_events(reader *r, cursor *p, size_t off)
             return BAD(r, ev_off, "events record cut short at byte %zu", ev_off);
         uint8_t kb = p->data[p->pos++];
         int kind = kb & CAPTURE_EV_KIND_MASK;
+        int jump = (kb & CAPTURE_EV_SEQ_JUMP) != 0;
         if (!capture_kind_valid(kind))
             return BAD(r, ev_off, "bad event kind %d at byte %zu", kind, ev_off);
         if (kb & CAPTURE_EV_NEW_THREAD) {
@@ -162,8 +165,8 @@ static int read_events(reader *r, cursor *p, size_t off)
         }
         if (thread == PROF_NONE)
             return BAD(r, ev_off, "event at byte %zu has no thread", ev_off);
-        uint64_t dseq, daddr, size = 0, node = 0;
-        if (get_varint(p, &dseq) || get_varint(p, &daddr))
+        uint64_t dseq = 0, daddr, size = 0, node = 0;
+        if ((jump && get_varint(p, &dseq)) || get_varint(p, &daddr))
             return BAD(r, ev_off, "bad event at byte %zu", ev_off);
         if ((capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP) && get_varint(p, &size))
             return BAD(r, ev_off, "bad event at byte %zu", ev_off);
@@ -286,6 +289,24 @@ static int read_record(reader *r, int type, cursor *p, size_t off)
         return add_thread(r, a, r->strings[b], off);
     case CAPTURE_REC_EVENTS:
         return read_events(r, p, off);
+    case CAPTURE_REC_ZEVENTS: {
+        uint64_t raw_len;
+        if (get_varint(p, &raw_len) || raw_len == 0 || raw_len > CAPTURE_MAX_RECORD)
+            return BAD(r, off, "bad compressed events record at byte %zu", off);
+        uint8_t *raw = malloc(raw_len);
+        if (raw == NULL)
+            return prof_error_nomem(r->err);
+        uLongf got = (uLongf)raw_len;
+        int zrc = uncompress(raw, &got, p->data + p->pos, (uLong)(p->end - p->pos));
+        if (zrc != Z_OK || got != raw_len) {
+            free(raw);
+            return BAD(r, off, "corrupt compressed events record at byte %zu", off);
+        }
+        cursor q = {raw, 0, raw_len};
+        int rc = read_events(r, &q, off);
+        free(raw);
+        return rc;
+    }
     case CAPTURE_REC_RSS:
         if (get_varint(p, &a) || get_varint(p, &b) || get_varint(p, &d))
             return BAD(r, off, "bad RSS record at byte %zu", off);

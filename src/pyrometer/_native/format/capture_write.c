@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <zlib.h>
+
 const char *capture_kind_name(int kind)
 {
     static const char *const names[CAPTURE_KIND_COUNT] = {
@@ -145,6 +147,7 @@ void capture_events_init(capture_events_enc *e)
 void capture_events_free(capture_events_enc *e)
 {
     buf_free(&e->payload);
+    buf_free(&e->packed);
 }
 
 void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64_t seq, uint64_t addr,
@@ -156,12 +159,14 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
         e->prev_seq = seq - 1;
     }
     int new_thread = thread != e->thread;
-    buf_putc(p, (char)(kind | (new_thread ? CAPTURE_EV_NEW_THREAD : 0)));
+    int jump = seq != e->prev_seq + 1;
+    buf_putc(p, (char)(kind | (new_thread ? CAPTURE_EV_NEW_THREAD : 0) | (jump ? CAPTURE_EV_SEQ_JUMP : 0)));
     if (new_thread) {
         buf_put_varint(p, thread);
         e->thread = thread;
     }
-    buf_put_varint(p, zigzag((int64_t)(seq - (e->prev_seq + 1))));
+    if (jump)
+        buf_put_varint(p, zigzag((int64_t)(seq - (e->prev_seq + 1))));
     buf_put_varint(p, zigzag((int64_t)(addr - e->prev_addr)));
     if (capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP)
         buf_put_varint(p, size);
@@ -172,6 +177,9 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
     e->count++;
 }
 
+/* Records below this size are not worth compressing. */
+#define COMPRESS_MIN 512
+
 void capture_events_end(capture_events_enc *e, buf *out)
 {
     if (e->count > 0) {
@@ -179,10 +187,31 @@ void capture_events_end(capture_events_enc *e, buf *out)
         buf h = {(char *)head, 0, sizeof head, 0};
         buf_put_varint(&h, e->count);
         buf_put_varint(&h, e->first_seq);
-        buf_putc(out, (char)CAPTURE_REC_EVENTS);
-        buf_put_varint(out, h.len + e->payload.len);
-        buf_append(out, h.data, h.len);
-        buf_append(out, e->payload.data, e->payload.len);
+        size_t raw_len = h.len + e->payload.len;
+        int done = 0;
+        if (e->compress && raw_len >= COMPRESS_MIN && buf_reserve(&e->packed, raw_len + compressBound(raw_len) + 32) == 0) {
+            /* head + payload contiguous for deflate: build them in packed's tail. */
+            char *raw = e->packed.data + e->packed.cap - raw_len;
+            memcpy(raw, h.data, h.len);
+            memcpy(raw + h.len, e->payload.data, e->payload.len);
+            uLongf zlen = (uLongf)compressBound(raw_len);
+            if (compress2((Bytef *)e->packed.data, &zlen, (const Bytef *)raw, raw_len, 1) == Z_OK && zlen < raw_len) {
+                uint8_t lenbuf[10];
+                buf l = {(char *)lenbuf, 0, sizeof lenbuf, 0};
+                buf_put_varint(&l, raw_len);
+                buf_putc(out, (char)CAPTURE_REC_ZEVENTS);
+                buf_put_varint(out, l.len + zlen);
+                buf_append(out, l.data, l.len);
+                buf_append(out, e->packed.data, zlen);
+                done = 1;
+            }
+        }
+        if (!done) {
+            buf_putc(out, (char)CAPTURE_REC_EVENTS);
+            buf_put_varint(out, raw_len);
+            buf_append(out, h.data, h.len);
+            buf_append(out, e->payload.data, e->payload.len);
+        }
         if (e->payload.failed)
             out->failed = 1;
     }

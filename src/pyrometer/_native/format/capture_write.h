@@ -33,12 +33,14 @@ void capture_write_aggregate(buf *b, const capture_aggregate_row *rows, size_t n
 /* An EVENTS record under construction: add events in sequence order, then
  * end it into the output buffer. */
 typedef struct capture_events_enc {
-    buf payload;
+    int compress;          /* 1: records of 512 bytes or more are written as ZEVENTS */
+    buf payload, packed;
     uint64_t count;
     uint64_t first_seq, prev_seq, prev_addr;
     uint32_t thread;
 } capture_events_enc;
 
+/* Compression starts off; set e->compress = 1 after init to turn it on. */
 void capture_events_init(capture_events_enc *e);
 void capture_events_free(capture_events_enc *e);
 /* node is a node id or UINT32_MAX (no Python stack); size and node are
