@@ -51,12 +51,33 @@ static struct {
     _Atomic uint32_t function_count;
     uintptr_t eval_start, eval_end;       /* _PyEval_EvalFrameDefault's code */
     uintptr_t stop_code;                  /* the launcher's code object, or 0 */
+    uintptr_t self_start, self_end;       /* this module's code: frames to skip */
 } st = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 static void *zeroed_pages(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
+}
+
+/* Records the address range of this module's executable segment. */
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    uintptr_t me = (uintptr_t)alloc_stack_capture;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
+        if (me >= start && me < end) {
+            st.self_start = start;
+            st.self_end = end;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int alloc_stack_init(int native)
@@ -78,6 +99,9 @@ int alloc_stack_init(int native)
         st.eval_start = (uintptr_t)eval;
         st.eval_end = (uintptr_t)eval + sym->st_size;
     }
+    dl_iterate_phdr(find_self, NULL);
+    /* Per-thread caches of unwind info: no global lock in unw_backtrace. */
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     st.ready = 1;
     return 0;
 }
@@ -288,17 +312,10 @@ static int merge_native(frame_ref *py, int npy, frame_ref *out, int max)
     void *ips[ALLOC_MAX_FRAMES];
     int nip = unw_backtrace(ips, ALLOC_MAX_FRAMES);
     int n = 0, p = 0;
-    /* Skip our own frames: the hook and this file. */
+    /* Skip our own frames: the hook and the tracker. */
     int skip = 0;
-    Dl_info self;
-    if (dladdr((void *)merge_native, &self)) {
-        while (skip < nip) {
-            Dl_info info;
-            if (!dladdr(ips[skip], &info) || info.dli_fbase != self.dli_fbase)
-                break;
-            skip++;
-        }
-    }
+    while (skip < nip && (uintptr_t)ips[skip] >= st.self_start && (uintptr_t)ips[skip] < st.self_end)
+        skip++;
     for (int i = skip; i < nip && n < max; i++) {
         uintptr_t ip = (uintptr_t)ips[i];
         if (st.eval_end && ip >= st.eval_start && ip < st.eval_end) {
