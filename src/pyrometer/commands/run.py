@@ -157,7 +157,8 @@ def run_alloc(args, target):
     pid = os.getpid()
     output = args.output or f"{target.stem}.{pid}.alloc"
     tracker = Tracker(output, native=bool(args.native), trace_python_allocators=bool(args.trace_python_allocators),
-                      follow_fork=bool(args.follow_fork), aggregate=bool(args.aggregate))
+                      follow_fork=bool(args.follow_fork), aggregate=bool(args.aggregate),
+                      stop_code=program.ENTRY_CODE)
     try:
         tracker.start()
     except (ValueError, RuntimeError, OSError) as exc:
