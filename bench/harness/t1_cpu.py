@@ -1,0 +1,154 @@
+"""Table 1: CPU overhead of each profiler on pyperformance programs, round-robin."""
+import os
+
+from core import NONE, cpu_configs, median, run_config
+import parse
+import tables
+
+SAMPLING_KINDS = ("pyrometer", "vmprof", "pyspy")
+
+
+def calibrate(ctx, programs, target, timeout):
+    """Loops per program so that one unprofiled run does about TARGET seconds of work."""
+    loops, errors = {}, {}
+    for program in programs:
+        outcome = run_config(ctx, NONE, program, 1, timeout)
+        if not outcome.ok:
+            errors[program] = outcome.reason
+            continue
+        once = max(outcome.result["seconds"], 1e-6)
+        loops[program] = max(1, round(target / once))
+    return loops, errors
+
+
+class Matrix:
+    """Per (config, program): work seconds per round and delivered samples per round."""
+
+    def __init__(self, configs, programs, rounds):
+        self.configs, self.programs, self.rounds = configs, programs, rounds
+        self.seconds = {(c.name, p): [None] * rounds for c in configs for p in programs}
+        self.samples = {(c.name, p): [None] * rounds for c in configs for p in programs}
+        self.sizes = {(c.name, p): [None] * rounds for c in configs for p in programs}
+        self.errors = {}           # (config, program) -> reason
+        self.disabled = {}         # config -> reason (unavailable or a usage error)
+        self.last_profile = {}     # (config, program) -> path of a kept profile
+
+    def ratios(self, config, program):
+        base = self.seconds[("none", program)]
+        mine = self.seconds[(config, program)]
+        pairs = [m / b for m, b in zip(mine, base) if m is not None and b]
+        return median(pairs)
+
+    def cost_us(self, config, program):
+        """Per-sample cost: extra work time over the samples delivered, per round."""
+        base = self.seconds[("none", program)]
+        costs = []
+        for m, b, n in zip(self.seconds[(config, program)], base, self.samples[(config, program)]):
+            if m is not None and b is not None and n:
+                costs.append((m - b) / n * 1e6)
+        return median(costs)
+
+
+def run_matrix(ctx, configs, programs, loops, rounds, timeout_for, count_samples=True,
+               keep_for=()):
+    """Run every (config, program) ROUNDS times, rotating config order each round."""
+    matrix = Matrix(configs, programs, rounds)
+    for config in configs:
+        reason = config.unavailable(ctx)
+        if reason:
+            matrix.disabled[config.name] = reason
+    for r in range(rounds):
+        for pi, program in enumerate(programs):
+            if program not in loops:
+                continue
+            live = [c for c in configs if c.name not in matrix.disabled]
+            shift = (r + pi) % len(live)
+            for config in live[shift:] + live[:shift]:
+                if config.name in matrix.disabled:
+                    continue
+                outcome = run_config(ctx, config, program, loops[program], timeout_for(program))
+                key = (config.name, program)
+                if not outcome.ok:
+                    matrix.errors[key] = outcome.reason
+                    if outcome.reason.startswith("exit 2:") and config.kind.startswith("pyrometer"):
+                        matrix.disabled[config.name] = outcome.reason
+                    continue
+                matrix.seconds[key][r] = outcome.result["seconds"]
+                if outcome.profile and os.path.exists(outcome.profile):
+                    matrix.sizes[key][r] = os.path.getsize(outcome.profile)
+                    if count_samples and config.kind in SAMPLING_KINDS:
+                        try:
+                            matrix.samples[key][r] = parse.sample_count(ctx, config.kind,
+                                                                        outcome.profile)
+                        except Exception as exc:  # noqa: BLE001 - a bad file is a table note
+                            matrix.errors.setdefault(key, f"unreadable profile: {exc}")
+                    if program in keep_for:
+                        old = matrix.last_profile.get(key)
+                        if old and os.path.exists(old):
+                            os.unlink(old)
+                        matrix.last_profile[key] = outcome.profile
+                    else:
+                        os.unlink(outcome.profile)
+        ctx.say(f"round {r + 1}/{rounds} done")
+    return matrix
+
+
+def cell(matrix, config, program, value, fmt):
+    if config in matrix.disabled:
+        return tables.na()
+    if value is None:
+        return tables.na(matrix.errors.get((config, program), "no data"))
+    return fmt(value)
+
+
+def overhead_table(matrix, configs, programs, with_cost=True):
+    """Rows: configurations; columns: median over programs, µs/sample, then each program."""
+    headers = ["configuration", "median"] + (["µs/sample"] if with_cost else []) + [
+        p.split(":")[-1].replace(".py", "").split("/")[-1] for p in programs]
+    rows = []
+    for config in configs:
+        if config.name == "none":
+            continue
+        per = [matrix.ratios(config.name, p) for p in programs]
+        overall = median(per)
+        if config.name in matrix.disabled:
+            head = [tables.na(matrix.disabled[config.name])]
+        else:
+            head = [tables.ratio(overall)]
+        if with_cost:
+            cost = median([matrix.cost_us(config.name, p) for p in programs])
+            head.append(tables.num(cost) if config.kind in SAMPLING_KINDS and cost is not None
+                        else ("" if config.kind not in SAMPLING_KINDS else tables.na()))
+        rows.append([config.name] + head + [cell(matrix, config.name, p, v, tables.ratio)
+                                            for p, v in zip(programs, per)])
+    return tables.markdown(headers, rows)
+
+
+def baseline_line(matrix, programs, loops):
+    parts = []
+    for p in programs:
+        t = median(matrix.seconds[("none", p)])
+        name = p.split(":")[-1].replace(".py", "").split("/")[-1]
+        parts.append(f"{name} {tables.seconds(t)} ({loops.get(p, 0)} loops)")
+    return "Unprofiled work per run: " + ", ".join(parts) + "."
+
+
+def run(ctx, programs, rounds, target):
+    configs = cpu_configs(ctx.self_test)
+    ctx.say(f"table 1: calibrating {len(programs)} programs to ~{target}s")
+    loops, errors = calibrate(ctx, programs, target, timeout=600)
+    for program, reason in errors.items():
+        ctx.say(f"table 1: {program} skipped: {reason}")
+    programs = [p for p in programs if p in loops]
+    matrix = run_matrix(ctx, configs, programs, loops, rounds,
+                        timeout_for=lambda p: max(120.0, target * 40))
+    out = ["## 1. CPU overhead", "",
+           f"Work time under each profiler divided by the unprofiled time of the same round "
+           f"(median of {rounds} rounds; configurations alternate round-robin). "
+           "`µs/sample` = extra time / samples delivered (for py-spy: cost inside the target; "
+           "py-spy itself burns a second core).", "",
+           overhead_table(matrix, configs, programs), "",
+           baseline_line(matrix, programs, loops)]
+    if errors:
+        out += ["", "Skipped: " + "; ".join(f"{p}: {r}" for p, r in errors.items())]
+    return "\n".join(out)
