@@ -2,6 +2,7 @@
 import json
 import os
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -100,6 +101,17 @@ def short_reason(text, limit=70):
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def exit_reason(returncode, stderr):
+    """'exit N: last stderr line', or the signal's name when the child was killed."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"crashed with {name}"
+    return f"exit {returncode}: {short_reason(stderr)}"
+
+
 def run_child(ctx, argv, timeout, env=None, result_path=None, profile=None):
     """Run one child; Outcome.ok only when it exited 0 and wrote its result."""
     t0 = time.perf_counter()
@@ -112,7 +124,7 @@ def run_child(ctx, argv, timeout, env=None, result_path=None, profile=None):
         return Outcome(False, short_reason(str(exc)), wall=time.perf_counter() - t0)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        return Outcome(False, f"exit {proc.returncode}: {short_reason(proc.stderr)}", wall=wall,
+        return Outcome(False, exit_reason(proc.returncode, proc.stderr), wall=wall,
                        stderr=proc.stderr)
     result = None
     if result_path is not None:

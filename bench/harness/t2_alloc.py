@@ -3,7 +3,7 @@ import os
 import subprocess
 import time
 
-from core import alloc_configs, median, short_reason
+from core import alloc_configs, exit_reason, median
 import t1_cpu
 import tables
 
@@ -20,7 +20,7 @@ def _timed(ctx, argv, out=None, timeout=600):
         return None, None, f"timed out after {timeout}s"
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
-        return None, None, f"exit {proc.returncode}: {short_reason(proc.stderr or proc.stdout)}"
+        return None, None, exit_reason(proc.returncode, proc.stderr or proc.stdout)
     if out is not None:
         if not os.path.exists(out):
             return None, None, "no output written"

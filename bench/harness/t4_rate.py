@@ -80,7 +80,7 @@ def run(ctx, reps, target):
                      tables.ratio(secs / base if base else None), tables.num(cost)])
     headers = ["profiler", "mode", "requested Hz", "delivered Hz (META)",
                "samples / work second", "samples", "overhead", "µs/sample"]
-    note = (f"`busy` (pure-Python loop, 21-frame stack), ~{target:.0f} s of work per run, "
+    note = (f"`busy` (pure-Python loop, 21-frame stack), ~{target:g} s of work per run, "
             f"median of {reps} run(s); unprofiled {tables.seconds(base)}. vmprof rows are the reference.")
     if meta_keys:
         note += " pyrometer META keys seen: " + ", ".join(f"`{k}`" for k in sorted(meta_keys)) + "."

@@ -5,10 +5,11 @@ import subprocess
 import sys
 import time
 
-from core import BENCH_DIR, short_reason
+from core import BENCH_DIR, exit_reason, short_reason
 import tables
 
-KNOWN_FORMATS = ("collapsed", "pprof", "speedscope", "firefox", "callgrind", "pstats", "chrome")
+KNOWN_FORMATS = ("collapsed", "pprof", "speedscope", "gecko", "firefox", "callgrind", "pstats",
+                 "chrome")
 
 READ_PYROMETER = ("import sys, time, pyrometer\n"
                   "t = time.perf_counter(); s = pyrometer.read_profile(sys.argv[1])\n"
@@ -30,7 +31,7 @@ def _run(ctx, argv, timeout=900):
         return None, f"timed out after {timeout}s", ""
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
-        return None, f"exit {proc.returncode}: {short_reason(proc.stderr or proc.stdout)}", ""
+        return None, exit_reason(proc.returncode, proc.stderr or proc.stdout), ""
     return elapsed, "", proc.stdout
 
 
@@ -39,6 +40,11 @@ def export_formats(ctx):
     text = ctx.help_text(ctx.pyrometer_cmd() + ["export"])
     if not text:
         return ()
+    probe = subprocess.run([ctx.python, "-c", "from pyrometer import _native; "
+                            "print(' '.join(_native.Profile.export_formats()))"],
+                           capture_output=True, text=True, env=ctx.child_env(), cwd=ctx.workdir)
+    if probe.returncode == 0 and probe.stdout.split():
+        return tuple(probe.stdout.split())
     m = re.search(r"--format[^{]*\{([^}]+)\}", text)
     if m:
         return tuple(f.strip() for f in m.group(1).split(",") if f.strip())
