@@ -138,27 +138,37 @@ def sample_count(ctx, kind, path):
     return None
 
 
+def open_pyrometer(path):
+    """(profile object, how it was opened): pyrometer.read_profile, else the loader."""
+    import pyrometer
+    if hasattr(pyrometer, "read_profile"):
+        return pyrometer.read_profile(path), "pyrometer.read_profile"
+    from pyrometer import loader
+    return loader.load(path), "pyrometer.loader.load"
+
+
+def _attr(obj, *names):
+    for name in names:
+        value = getattr(obj, name, None)
+        if value is not None:
+            return value() if callable(value) else value
+    return None
+
+
 def pyrometer_info(path):
-    """{'samples': n, 'meta': {...}} via pyrometer.read_profile; empty values when unavailable."""
+    """{'samples': n, 'meta': {...}} from pyrometer's own reader; None/{} when unavailable."""
     info = {"samples": None, "meta": {}, "error": ""}
     try:
-        import pyrometer
-        stats = pyrometer.read_profile(path)
+        stats, _how = open_pyrometer(path)
     except Exception as exc:  # noqa: BLE001 - the reader may not exist yet on this branch
         info["error"] = f"{type(exc).__name__}: {exc}"
         return info
-    count = getattr(stats, "sample_count", None)
-    if callable(count):
-        count = count()
-    info["samples"] = count
-    meta = getattr(stats, "getmeta", None)
-    if callable(meta):
-        try:
-            info["meta"] = dict(meta())
-        except TypeError:
-            info["meta"] = {}
-    elif isinstance(getattr(stats, "meta", None), dict):
-        info["meta"] = dict(stats.meta)
+    info["samples"] = _attr(stats, "sample_count")
+    try:
+        meta = _attr(stats, "getmeta", "meta")
+        info["meta"] = dict(meta) if meta else {}
+    except TypeError:
+        info["meta"] = {}
     return info
 
 

@@ -112,8 +112,19 @@ _UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 2 ** 10, "mib": 2 ** 2
           "k": 2 ** 10, "m": 2 ** 20, "g": 2 ** 30}
 
 
+PEAK_FROM_LOADER = ("import sys\n"
+                    "from pyrometer import loader\n"
+                    "p = loader.load(sys.argv[1], view='peak')\n"
+                    "assert p.value_unit == 'bytes', p.value_unit\n"
+                    "print(int(p.total_weight))\n")
+
+
 def pyrometer_peak(ctx, capture):
-    """Peak bytes from `pyrometer summary` (the line that mentions 'peak')."""
+    """Peak bytes: the loader's peak view of the capture, else `pyrometer summary`'s peak line."""
+    proc = subprocess.run([ctx.python, "-c", PEAK_FROM_LOADER, capture], capture_output=True,
+                          text=True, env=ctx.child_env(), timeout=300, cwd=ctx.workdir)
+    if proc.returncode == 0 and proc.stdout.strip().isdigit():
+        return int(proc.stdout.strip())
     proc = subprocess.run(ctx.pyrometer_cmd() + ["summary", capture], capture_output=True,
                           text=True, env=ctx.child_env(), timeout=300)
     if proc.returncode != 0:

@@ -12,10 +12,13 @@ KNOWN_FORMATS = ("collapsed", "pprof", "speedscope", "gecko", "firefox", "callgr
                  "chrome")
 
 READ_PYROMETER = ("import sys, time, pyrometer\n"
-                  "t = time.perf_counter(); s = pyrometer.read_profile(sys.argv[1])\n"
+                  "if hasattr(pyrometer, 'read_profile'): read = pyrometer.read_profile\n"
+                  "else: from pyrometer import _native; read = _native.read_profile\n"
+                  "name = read.__module__ + '.' + read.__name__\n"
+                  "t = time.perf_counter(); s = read(sys.argv[1])\n"
                   "dt = time.perf_counter() - t\n"
                   "n = getattr(s, 'sample_count', None); n = n() if callable(n) else n\n"
-                  "print(dt, n)\n")
+                  "print(dt, n, name)\n")
 READ_VMPROF = ("import sys, time, vmprof\n"
                "t = time.perf_counter(); s = vmprof.read_profile(sys.argv[1])\n"
                "dt = time.perf_counter() - t\n"
@@ -70,6 +73,8 @@ def run(ctx, samples):
             rows.append([label, tables.na(reason), ""])
             continue
         parts = out.split()
+        if len(parts) > 2:
+            label = f"{label} (`{parts[2]}`)"
         rows.append([label, tables.seconds(float(parts[0])), parts[1] if len(parts) > 1 else "?"])
     read_table = tables.markdown(["reader (in-process time)", "read time", "samples read"], rows)
 
