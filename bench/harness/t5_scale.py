@@ -22,7 +22,7 @@ READ_PYROMETER = ("import sys, time, pyrometer\n"
 READ_VMPROF = ("import sys, time, vmprof\n"
                "t = time.perf_counter(); s = vmprof.read_profile(sys.argv[1])\n"
                "dt = time.perf_counter() - t\n"
-               "print(dt, len(s.profiles))\n")
+               "print(dt, len(s.profiles), 'vmprof.read_profile')\n")
 
 
 def _run(ctx, argv, timeout=900):
@@ -63,8 +63,7 @@ def run(ctx, samples):
         return "## 5. Scale\n\nmake_big_profile.py failed: " + short_reason(proc.stderr)
     made = time.perf_counter() - t0
     rows = []
-    for label, code in (("pyrometer.read_profile", READ_PYROMETER),
-                        ("vmprof.read_profile", READ_VMPROF)):
+    for label, code in (("pyrometer", READ_PYROMETER), ("vmprof", READ_VMPROF)):
         if ctx.pyrometer_reason and label.startswith("pyrometer"):
             rows.append([label, tables.na(ctx.pyrometer_reason), ""])
             continue
@@ -74,7 +73,7 @@ def run(ctx, samples):
             continue
         parts = out.split()
         if len(parts) > 2:
-            label = f"{label} (`{parts[2]}`)"
+            label = f"{label}: `{parts[2]}`"
         rows.append([label, tables.seconds(float(parts[0])), parts[1] if len(parts) > 1 else "?"])
     read_table = tables.markdown(["reader (in-process time)", "read time", "samples read"], rows)
 
