@@ -24,7 +24,18 @@ enum {
     VMPROF_VERSION_MODE_AWARE = 4,
     VMPROF_VERSION_DURATION = 5,
     VMPROF_VERSION_TIMESTAMP = 6,
-    VMPROF_VERSION_CURRENT = 6,
+    VMPROF_VERSION_SAMPLE_TIME = 7,   /* vmprof 0.6: each stack ends with an int64 ns time */
+    VMPROF_VERSION_WRITTEN = 6,       /* what pyrometer writes: every vmprof reads it */
+    VMPROF_VERSION_CURRENT = 7,       /* the newest this reader accepts */
+};
+
+/* Mode bits of the 0x05 header. */
+enum {
+    VMPROF_MODE_MEMORY = 1,
+    VMPROF_MODE_LINES = 2,
+    VMPROF_MODE_NATIVE = 4,
+    VMPROF_MODE_RPYTHON = 8,
+    VMPROF_MODE_REAL_TIME = 16,
 };
 
 /* PyPy's per-frame tags in rpython mode: each frame is a (tag, value) pair. */

@@ -97,11 +97,18 @@ static int addr_eq(const void *ctx, uint32_t index)
     return k->t->addrs[index] == k->addr;
 }
 
-static uint32_t symbol_find(const symbol_table *t, uint64_t addr)
+/* The table slot for addr, or PROF_NONE. */
+static uint32_t symbol_slot(const symbol_table *t, uint64_t addr)
 {
     struct addr_key key = {t, addr};
     uint32_t i = hashidx_find(&t->index, hash_mix(addr, 0), addr_eq, &key);
-    return i == UINT32_MAX ? PROF_NONE : t->functions[i];
+    return i == UINT32_MAX ? PROF_NONE : i;
+}
+
+static uint32_t symbol_find(const symbol_table *t, uint64_t addr)
+{
+    uint32_t i = symbol_slot(t, addr);
+    return i == PROF_NONE ? PROF_NONE : t->functions[i];
 }
 
 static int symbol_add(symbol_table *t, uint64_t addr, uint32_t function)
@@ -278,10 +285,14 @@ static int read_header(reader *r, size_t at)
     r->version = version;
     r->have_header = 1;
     r->p->format_version = version;
-    r->p->mode = mode;
+    if (version < VMPROF_VERSION_MODE_AWARE && version == VMPROF_VERSION_MEMORY)
+        mode |= PROF_MODE_MEMORY;
     size_t n = name_len < sizeof(r->p->interpreter) - 1 ? name_len : sizeof(r->p->interpreter) - 1;
     memcpy(r->p->interpreter, name, n);
     r->p->interpreter[n] = '\0';
+    if (strcmp(r->p->interpreter, "pypy") == 0)
+        mode |= PROF_MODE_RPYTHON; /* as vmprof's reader does */
+    r->p->mode = mode;
     return 0;
 }
 
@@ -326,10 +337,22 @@ static int read_symbol(reader *r, size_t at, int native, int store)
     if (read_string(&r->c, &name, &name_len, r->err) < 0)
         return r->err->message[0] ? -1 : 1;
     (void)at;
-    if (!store || symbol_find(&r->symbols, addr) != PROF_NONE)
-        return 0; /* vmprof may name an address twice; the first wins */
-    uint32_t f = intern_symbol(r->p, name, name_len, native);
-    if (f == PROF_NONE || symbol_add(&r->symbols, addr, f) < 0)
+    if (!store)
+        return 0;
+    /* vmprof names every address again as native ("n:...") when it stops;
+     * like its reader, a Python name ("py:...") wins over a native one. */
+    uint32_t existing = symbol_slot(&r->symbols, addr);
+    int python_name = name_len >= 3 && memcmp(name, "py:", 3) == 0;
+    if (existing != PROF_NONE) {
+        if (!python_name || r->p->functions[r->symbols.functions[existing]].kind == PROF_FRAME_PYTHON)
+            return 0;
+    }
+    uint32_t f = intern_symbol(r->p, name, name_len, native && !python_name);
+    if (f == PROF_NONE)
+        return prof_error_nomem(r->err);
+    if (existing != PROF_NONE)
+        r->symbols.functions[existing] = f;
+    else if (symbol_add(&r->symbols, addr, f) < 0)
         return prof_error_nomem(r->err);
     return 0;
 }
@@ -409,6 +432,9 @@ static int read_stack(reader *r, size_t at, int store)
             if (entry == VMPROF_CODE_TAG) {
                 r->frames[nframes] = value;
                 r->lines[nframes++] = 0;
+            } else if (entry == VMPROF_JITTED_TAG || entry == VMPROF_ASSEMBLER_TAG) {
+                /* Machine-code addresses that annotate the Python frame next
+                 * to them; they are not frames of their own. */
             } else if (entry == VMPROF_NATIVE_TAG) {
                 r->frames[nframes] = value | 1;
                 r->lines[nframes++] = 0;
@@ -418,11 +444,15 @@ static int read_stack(reader *r, size_t at, int store)
                 r->lines[nframes++] = 0;
             }
         } else if (lines) {
-            /* [line, code] pairs, the line stored negated. */
+            /* [line, code] pairs, leaf frame first. */
             uint64_t code = 0;
             read_addr(c, &code);
             i++;
-            int64_t line = -(int64_t)(c->addr_size == 4 ? (uint64_t)(int64_t)(int32_t)entry : entry);
+            /* Writers store the line positive; vmprof's reader negates it in
+             * memory only. Accept either sign. */
+            int64_t line = (int64_t)(c->addr_size == 4 ? (uint64_t)(int64_t)(int32_t)entry : entry);
+            if (line < 0)
+                line = -line;
             r->frames[nframes] = code;
             r->lines[nframes++] = line > 0 && line < INT32_MAX ? (int32_t)line : 0;
         } else {
@@ -434,6 +464,9 @@ static int read_stack(reader *r, size_t at, int store)
     if (r->version >= VMPROF_VERSION_THREAD_ID && read_addr(c, &thread_id) < 0)
         return 1;
     if ((r->p->mode & PROF_MODE_MEMORY) && read_addr(c, &rss) < 0)
+        return 1;
+    uint64_t timestamp_ns;
+    if (r->version >= VMPROF_VERSION_SAMPLE_TIME && read_uint(c, 8, &timestamp_ns) < 0)
         return 1;
     if (!store)
         return 0;
@@ -510,6 +543,18 @@ static int read_records(reader *r, int store_stacks)
                     rc = -1;
             }
             break;
+        case VMPROF_TAG_INTERP_NAME: {
+            /* Pre-header files (version 0): a length byte and the name. */
+            uint8_t n;
+            const uint8_t *name;
+            rc = read_byte(c, &n) < 0 || take(c, n, &name) < 0;
+            if (rc == 0 && !r->have_header) {
+                size_t k = n < sizeof(r->p->interpreter) - 1 ? n : sizeof(r->p->interpreter) - 1;
+                memcpy(r->p->interpreter, name, k);
+                r->p->interpreter[k] = '\0';
+            }
+            break;
+        }
         case VMPROF_TAG_TIME_N_ZONE:
             rc = read_time(r, &r->p->start_time_us);
             break;
