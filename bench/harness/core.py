@@ -31,6 +31,7 @@ class Context:
     log: object = sys.stderr
     pyrometer_reason: str = ""  # why pyrometer cannot be used at all ("" = usable)
     _help_cache: dict = field(default_factory=dict)
+    expected: dict = field(default_factory=dict)   # program -> unprofiled seconds per run
     _counter: int = 0
 
     def path(self, stem, ext):
@@ -101,6 +102,26 @@ def short_reason(text, limit=70):
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def run_group(argv, timeout, env=None, cwd=None):
+    """subprocess.run in a new process group, killing the whole group on timeout.
+
+    A wrapper such as py-spy or memray would otherwise leave the profiled python
+    running, still burning CPU, after it is killed.
+    """
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=cwd, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except BaseException:  # timeout, or ^C: the group is in its own session and must go too
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
 def exit_reason(returncode, stderr):
     """'exit N: last stderr line', or the signal's name when the child was killed."""
     if returncode < 0:
@@ -116,8 +137,7 @@ def run_child(ctx, argv, timeout, env=None, result_path=None, profile=None):
     """Run one child; Outcome.ok only when it exited 0 and wrote its result."""
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=ctx.child_env(env), cwd=ctx.workdir)
+        proc = run_group(argv, timeout, env=ctx.child_env(env), cwd=ctx.workdir)
     except subprocess.TimeoutExpired:
         return Outcome(False, f"timed out after {timeout:.0f}s", wall=time.perf_counter() - t0)
     except OSError as exc:

@@ -18,7 +18,13 @@ def calibrate(ctx, programs, target, timeout):
             continue
         once = max(outcome.result["seconds"], 1e-6)
         loops[program] = max(1, round(target / once))
+        ctx.expected[program] = once * loops[program]
     return loops, errors
+
+
+def timeout_for(ctx, slack):
+    """A per-program timeout: SLACK times its unprofiled work, and never under 30 s."""
+    return lambda program: max(30.0, slack * ctx.expected.get(program, 10.0))
 
 
 class Matrix:
@@ -70,7 +76,10 @@ def run_matrix(ctx, configs, programs, loops, rounds, timeout_for, count_samples
                 key = (config.name, program)
                 if not outcome.ok:
                     matrix.errors[key] = outcome.reason
-                    if outcome.reason.startswith("exit 2:") and config.kind.startswith("pyrometer"):
+                    # a usage error will repeat on every program, and a hang would eat the
+                    # time budget: give up on the configuration after the first one
+                    if ((outcome.reason.startswith("exit 2:") and config.kind.startswith("pyrometer"))
+                            or outcome.reason.startswith("timed out")):
                         matrix.disabled[config.name] = outcome.reason
                     continue
                 matrix.seconds[key][r] = outcome.result["seconds"]
@@ -141,7 +150,7 @@ def run(ctx, programs, rounds, target):
         ctx.say(f"table 1: {program} skipped: {reason}")
     programs = [p for p in programs if p in loops]
     matrix = run_matrix(ctx, configs, programs, loops, rounds,
-                        timeout_for=lambda p: max(120.0, target * 40))
+                        timeout_for=timeout_for(ctx, 40))
     out = ["## 1. CPU overhead", "",
            f"Work time under each profiler divided by the unprofiled time of the same round "
            f"(median of {rounds} rounds; configurations alternate round-robin). "

@@ -3,7 +3,7 @@ import os
 import subprocess
 import time
 
-from core import alloc_configs, exit_reason, median
+from core import run_group, alloc_configs, exit_reason, median
 import t1_cpu
 import tables
 
@@ -14,8 +14,7 @@ def _timed(ctx, argv, out=None, timeout=600):
     """(seconds, output bytes or None, reason)"""
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=ctx.child_env(), cwd=ctx.workdir)
+        proc = run_group(argv, timeout, env=ctx.child_env(), cwd=ctx.workdir)
     except subprocess.TimeoutExpired:
         return None, None, f"timed out after {timeout}s"
     elapsed = time.perf_counter() - t0
@@ -46,7 +45,7 @@ def run(ctx, programs, rounds, target):
     programs = [p for p in programs if p in loops]
     report_program = next((p for p in programs if REPORT_PROGRAM_HINT in p), programs[-1])
     matrix = t1_cpu.run_matrix(ctx, configs, programs, loops, rounds,
-                               timeout_for=lambda p: max(180.0, target * 60), count_samples=False,
+                               timeout_for=t1_cpu.timeout_for(ctx, 60), count_samples=False,
                                keep_for=(report_program,))
     out = ["## 2. Allocation tracking overhead", "",
            f"Work time under allocation tracking divided by the unprofiled time (median of "

@@ -66,7 +66,7 @@ def cpu_part(ctx, reps, target):
     loops, errors = t1_cpu.calibrate(ctx, [shares_prog, bias_prog], target, timeout=300)
     if errors:
         return "Accuracy programs failed: " + "; ".join(errors.values())
-    timeout = max(120.0, target * 40)
+    timeout = max(30.0, target * 40)
     truth_s, rep_s, why_s = measure(ctx, configs, shares_prog, loops[shares_prog], reps, timeout)
     truth_b, rep_b, why_b = measure(ctx, configs, bias_prog, loops[bias_prog], reps, timeout)
     funcs = sorted(truth_s)

@@ -11,13 +11,24 @@ RATES = (1000, 5000, 10000, 20000)
 
 
 def meta_rate(meta):
-    """The delivered rate recorded in a profile's META, if any key looks like one."""
-    for key in sorted(meta, key=lambda k: (0 if "deliver" in k.lower() else 1, k)):
-        if re.search(r"deliver|rate|hz", key, re.I):
-            m = re.match(r"\s*([0-9]+(?:\.[0-9]+)?)", str(meta[key]))
-            if m:
-                return key, float(m.group(1))
-    return None, None
+    """(key, Hz) of the delivered rate recorded in a profile's META, if a key looks like one.
+
+    Keys naming a delivered/actual/measured rate win; keys naming the requested rate or a
+    period are never taken for the delivered one.
+    """
+    candidates = []
+    for key in sorted(meta):
+        low = key.lower()
+        if "request" in low or "period" in low or not re.search(r"rate|hz", low):
+            continue
+        m = re.match(r"\s*([0-9]+(?:\.[0-9]+)?)", str(meta[key]))
+        if m:
+            preferred = re.search(r"deliver|actual|measured|effective|achieved", low) is not None
+            candidates.append((0 if preferred else 1, key, float(m.group(1))))
+    if not candidates:
+        return None, None
+    _rank, key, value = min(candidates)
+    return key, value
 
 
 def run(ctx, reps, target):
@@ -26,7 +37,7 @@ def run(ctx, reps, target):
     if errors:
         return "## 4. Sampling rate\n\nbusy program failed: " + errors[program]
     n = loops[program]
-    timeout = max(120.0, target * 60)
+    timeout = max(30.0, target * 40)
     configs = []
     for mode in ("cpu", "wall"):
         for hz in RATES:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from core import BENCH_DIR, exit_reason, short_reason
+from core import run_group, BENCH_DIR, exit_reason, short_reason
 import tables
 
 KNOWN_FORMATS = ("collapsed", "pprof", "speedscope", "gecko", "firefox", "callgrind", "pstats",
@@ -28,8 +28,7 @@ READ_VMPROF = ("import sys, time, vmprof\n"
 def _run(ctx, argv, timeout=900):
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=ctx.child_env(), cwd=ctx.workdir)
+        proc = run_group(argv, timeout, env=ctx.child_env(), cwd=ctx.workdir)
     except subprocess.TimeoutExpired:
         return None, f"timed out after {timeout}s", ""
     elapsed = time.perf_counter() - t0
