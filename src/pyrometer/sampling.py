@@ -59,7 +59,8 @@ def _stop_naming_threads():
         _original_bootstrap = None
 
 
-def enable(fileno, period=0.001, memory=False, lines=False, native=False, real_time=False, *, extra_meta=()):
+def enable(fileno, period=0.001, memory=False, lines=False, native=False, real_time=False, *, extra_meta=(),
+           stop_code=None):
     """Starts sampling into the open, writable file descriptor `fileno`.
 
     period: seconds between samples (of process CPU time, or of wall time
@@ -94,7 +95,7 @@ def enable(fileno, period=0.001, memory=False, lines=False, native=False, real_t
     period_us = max(1, int(round(period * 1e6)))
     _start_naming_threads()
     try:
-        _native.sampler_start(fileno, period_us, bool(real_time), bool(lines), bool(memory), meta)
+        _native.sampler_start(fileno, period_us, bool(real_time), bool(lines), bool(memory), meta, stop_code)
     except RuntimeError as exc:
         _stop_naming_threads()
         raise RuntimeError(str(exc)) from None

@@ -260,6 +260,8 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
     signal_sampler *s = &the_signal_sampler;
     s->statm_fd = -1;
     s->interp = PyInterpreterState_Main();
+    s->stop_code = opt->stop_code;
+    s->launcher = PyThreadState_Get();
     s->page_kb = sysconf(_SC_PAGESIZE) / 1024;
     if (opt->memory && (s->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) < 0)
         return fail(err, err_len, "cannot read the process's memory size: %s", strerror(errno));

@@ -28,6 +28,8 @@ typedef struct sampler_options {
     int lines;               /* record the line of every frame */
     int memory;              /* record RSS with every sample */
     size_t ring_bytes;       /* 0 for the default */
+    uintptr_t stop_code;     /* a code object whose frame and callers are left out (0: none);
+                                the caller keeps it alive while sampling */
 } sampler_options;
 
 typedef struct sampler_result {

@@ -33,9 +33,12 @@ int64_t signal_sampler_rss_kb(const signal_sampler *s)
  * otherwise). Returns 1 when a sample was committed. */
 static int sample_thread(signal_sampler *s, PyThreadState *ts, int64_t rss_kb, void *volatile *reserved)
 {
-    int depth = py_count_frames(ts, SAMPLER_MAX_DEPTH + 1);
+    int reached_stop;
+    int depth = py_count_frames(ts, SAMPLER_MAX_DEPTH + 1, s->stop_code, &reached_stop);
     if (depth == 0)
         return 0; /* no Python frames: a thread starting up or in C only */
+    if (ts == s->launcher && s->stop_code != 0 && !reached_stop)
+        return 0; /* the launcher before or after the program: pyrometer's own time */
     int truncated = depth > SAMPLER_MAX_DEPTH;
     if (truncated)
         depth = SAMPLER_MAX_DEPTH;
@@ -44,7 +47,7 @@ static int sample_thread(signal_sampler *s, PyThreadState *ts, int64_t rss_kb, v
         return 0;
     *reserved = rec;
     int more = 0;
-    rec->depth = (uint32_t)py_walk_frames(ts, rec->frames, depth, &more);
+    rec->depth = (uint32_t)py_walk_frames(ts, rec->frames, depth, s->stop_code, &more);
     rec->flags = truncated || more ? SAMPLE_TRUNCATED : 0;
     rec->thread_id = py_native_thread_id(ts);
     rec->rss_kb = rss_kb;

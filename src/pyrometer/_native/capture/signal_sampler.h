@@ -31,6 +31,8 @@ typedef struct signal_sampler {
     int statm_fd;                   /* /proc/self/statm, or -1 without memory mode */
     long page_kb;
     PyInterpreterState *interp;
+    uintptr_t stop_code;            /* the launcher's code: frames from it rootward are not the program's */
+    PyThreadState *launcher;        /* the thread running the launcher (it called start) */
     _Atomic uint64_t samples;       /* entries committed */
     _Atomic uint64_t faults;        /* walks abandoned on a fault */
 } signal_sampler;
