@@ -164,11 +164,16 @@ def pyrometer_info(path):
         info["error"] = f"{type(exc).__name__}: {exc}"
         return info
     info["samples"] = _attr(stats, "sample_count")
-    try:
-        meta = _attr(stats, "getmeta", "meta")
-        info["meta"] = dict(meta) if meta else {}
-    except TypeError:
-        info["meta"] = {}
+    # Stats wraps the native profile (whose meta() is the whole META dict); vmprof-style
+    # getmeta(key) needs a key, so it cannot list them.
+    for owner in (getattr(stats, "profile", None), stats):
+        try:
+            meta = owner.meta() if callable(getattr(owner, "meta", None)) else None
+        except TypeError:
+            meta = None
+        if isinstance(meta, dict):
+            info["meta"] = dict(meta)
+            break
     return info
 
 

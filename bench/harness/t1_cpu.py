@@ -33,23 +33,28 @@ class Matrix:
     def __init__(self, configs, programs, rounds):
         self.configs, self.programs, self.rounds = configs, programs, rounds
         self.seconds = {(c.name, p): [None] * rounds for c in configs for p in programs}
+        self.cpu = {(c.name, p): [None] * rounds for c in configs for p in programs}
         self.samples = {(c.name, p): [None] * rounds for c in configs for p in programs}
         self.sizes = {(c.name, p): [None] * rounds for c in configs for p in programs}
         self.errors = {}           # (config, program) -> reason
         self.disabled = {}         # config -> reason (unavailable or a usage error)
         self.last_profile = {}     # (config, program) -> path of a kept profile
 
-    def ratios(self, config, program):
-        base = self.seconds[("none", program)]
-        mine = self.seconds[(config, program)]
+    def ratios(self, config, program, cpu=False):
+        table = self.cpu if cpu else self.seconds
+        base = table[("none", program)]
+        mine = table[(config, program)]
         pairs = [m / b for m, b in zip(mine, base) if m is not None and b]
         return median(pairs)
 
     def cost_us(self, config, program):
-        """Per-sample cost: extra work time over the samples delivered, per round."""
-        base = self.seconds[("none", program)]
+        """Per-sample cost: extra process CPU time over the samples delivered, per round.
+
+        CPU time, not wall time: on a shared machine the wall clock also counts time the
+        process spent waiting for a core, which no profiler caused."""
+        base = self.cpu[("none", program)]
         costs = []
-        for m, b, n in zip(self.seconds[(config, program)], base, self.samples[(config, program)]):
+        for m, b, n in zip(self.cpu[(config, program)], base, self.samples[(config, program)]):
             if m is not None and b is not None and n:
                 costs.append((m - b) / n * 1e6)
         return median(costs)
@@ -83,6 +88,7 @@ def run_matrix(ctx, configs, programs, loops, rounds, timeout_for, count_samples
                         matrix.disabled[config.name] = outcome.reason
                     continue
                 matrix.seconds[key][r] = outcome.result["seconds"]
+                matrix.cpu[key][r] = outcome.result["cpu_seconds"]
                 if outcome.profile and os.path.exists(outcome.profile):
                     matrix.sizes[key][r] = os.path.getsize(outcome.profile)
                     if count_samples and config.kind in SAMPLING_KINDS:
@@ -112,7 +118,8 @@ def cell(matrix, config, program, value, fmt):
 
 def overhead_table(matrix, configs, programs, with_cost=True):
     """Rows: configurations; columns: median over programs, µs/sample, then each program."""
-    headers = ["configuration", "median"] + (["µs/sample"] if with_cost else []) + [
+    headers = ["configuration", "median", "median (CPU time)"] + (
+        ["µs/sample"] if with_cost else []) + [
         p.split(":")[-1].replace(".py", "").split("/")[-1] for p in programs]
     rows = []
     for config in configs:
@@ -121,9 +128,10 @@ def overhead_table(matrix, configs, programs, with_cost=True):
         per = [matrix.ratios(config.name, p) for p in programs]
         overall = median(per)
         if config.name in matrix.disabled:
-            head = [tables.na(matrix.disabled[config.name])]
+            head = [tables.na(matrix.disabled[config.name]), tables.na()]
         else:
-            head = [tables.ratio(overall)]
+            head = [tables.ratio(overall),
+                    tables.ratio(median([matrix.ratios(config.name, p, cpu=True) for p in programs]))]
         if with_cost:
             cost = median([matrix.cost_us(config.name, p) for p in programs])
             head.append(tables.num(cost) if config.kind in SAMPLING_KINDS and cost is not None
@@ -152,10 +160,12 @@ def run(ctx, programs, rounds, target):
     matrix = run_matrix(ctx, configs, programs, loops, rounds,
                         timeout_for=timeout_for(ctx, 40))
     out = ["## 1. CPU overhead", "",
-           f"Work time under each profiler divided by the unprofiled time of the same round "
-           f"(median of {rounds} rounds; configurations alternate round-robin). "
-           "`µs/sample` = extra time / samples delivered (for py-spy: cost inside the target; "
-           "py-spy itself burns a second core).", "",
+           f"Wall-clock work time under each profiler divided by the unprofiled time of the same "
+           f"round (median of {rounds} rounds; configurations alternate round-robin); per program, "
+           "and the median over programs. `median (CPU time)` is the same ratio of the process's "
+           "CPU time, which is steadier on a shared machine but does not see py-spy (a separate "
+           "process that burns a second core). `µs/sample` = extra process CPU time / samples "
+           "delivered.", "",
            overhead_table(matrix, configs, programs), "",
            baseline_line(matrix, programs, loops)]
     if errors:

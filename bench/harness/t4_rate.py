@@ -44,13 +44,14 @@ def run(ctx, reps, target):
             configs.append(pyrometer_cpu(f"pyrometer {mode}", mode, hz))
     configs += [Config(f"vmprof {mode}", "vmprof", inproc=f"vmprof-{mode}:{hz}", hz=hz)
                 for mode, hz in (("cpu", 1000), ("real", 1000), ("real", 10000))]
-    base_times, rows, meta_keys = [], [], set()
+    base_times, base_cpu, rows, meta_keys = [], [], [], set()
     measured = {id(c): [] for c in configs}
     reasons = {}
     for _ in range(reps):
         base = run_config(ctx, NONE, program, n, timeout)
         if base.ok:
             base_times.append(base.result["seconds"])
+            base_cpu.append(base.result["cpu_seconds"])
         for config in configs:
             if id(config) in reasons:
                 continue
@@ -70,9 +71,10 @@ def run(ctx, reps, target):
                     reasons[id(config)] = f"unreadable: {exc}"[:70]
                     continue
             _key, delivered_meta = meta_rate(info.get("meta", {}))
-            measured[id(config)].append((outcome.result["seconds"], samples, delivered_meta))
+            measured[id(config)].append((outcome.result["seconds"], samples, delivered_meta,
+                                         outcome.result["cpu_seconds"]))
             os.unlink(outcome.profile)
-    base = median(base_times)
+    base, cpu_base = median(base_times), median(base_cpu)
     for config in configs:
         label = config.name.split(" ")
         runs = measured[id(config)]
@@ -83,16 +85,20 @@ def run(ctx, reps, target):
         secs = median([r[0] for r in runs])
         samples = median([r[1] for r in runs])
         meta_hz = median([r[2] for r in runs])
+        cpu = median([r[3] for r in runs])
         per_sec = samples / secs if secs else None
-        cost = (secs - base) / samples * 1e6 if base and samples else None
+        cost = (cpu - cpu_base) / samples * 1e6 if cpu_base and samples else None
         rows.append([label[0], label[1], f"{config.hz:.0f}",
                      tables.num(meta_hz, "{:.0f}") if meta_hz is not None else tables.na("no META rate"),
                      tables.num(per_sec, "{:.0f}"), f"{samples:.0f}",
                      tables.ratio(secs / base if base else None), tables.num(cost)])
     headers = ["profiler", "mode", "requested Hz", "delivered Hz (META)",
-               "samples / work second", "samples", "overhead", "µs/sample"]
+               "samples / work second (wall)", "samples", "overhead", "µs/sample"]
     note = (f"`busy` (pure-Python loop, 21-frame stack), ~{target:g} s of work per run, "
-            f"median of {reps} run(s); unprofiled {tables.seconds(base)}. vmprof rows are the reference.")
+            f"median of {reps} run(s); unprofiled {tables.seconds(base)}. Overhead is the wall-clock "
+            "ratio; µs/sample = extra process CPU time / samples. In cpu mode the rate is per "
+            "CPU second, so samples per wall second fall below it when the process waits for a "
+            "core. vmprof rows are the reference.")
     if meta_keys:
         note += " pyrometer META keys seen: " + ", ".join(f"`{k}`" for k in sorted(meta_keys)) + "."
     return "\n".join(["## 4. Sampling rate", "", note, "", tables.markdown(headers, rows)])
