@@ -93,7 +93,7 @@ def cpu_part(ctx, reps, target):
         rows.append(row)
     return "\n".join([
         f"CPU: `accuracy_shares` runs four functions sized for 10/20/30/40% and `function_bias` "
-        f"alternates a loop calling a helper with the same loop inlined. Truth = the shares "
+        f"alternates a loop calling a helper with the same loop inlined. Truth = the CPU-time shares "
         f"timed inside the unprofiled run; each profiler's inclusive share of those functions "
         f"(median of {reps} run(s)); error in percentage points.", "",
         tables.markdown(headers, rows)])
