@@ -9,16 +9,18 @@ SAMPLING_KINDS = ("pyrometer", "vmprof", "pyspy")
 
 
 def calibrate(ctx, programs, target, timeout):
-    """Loops per program so that one unprofiled run does about TARGET seconds of work."""
+    """Loops per program so that one unprofiled run does about TARGET CPU seconds of work.
+
+    CPU time, so the amount of work does not depend on how busy the machine is."""
     loops, errors = {}, {}
     for program in programs:
         outcome = run_config(ctx, NONE, program, 1, timeout)
         if not outcome.ok:
             errors[program] = outcome.reason
             continue
-        once = max(outcome.result["seconds"], 1e-6)
+        once = max(outcome.result["cpu_seconds"], 1e-6)
         loops[program] = max(1, round(target / once))
-        ctx.expected[program] = once * loops[program]
+        ctx.expected[program] = max(outcome.result["seconds"], once) * loops[program]
     return loops, errors
 
 
