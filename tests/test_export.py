@@ -295,12 +295,12 @@ def check_speedscope_threads(result, exp):
     # Sandwich table of the first thread: function totals and self.
     sandwich = [r for r in rows if not r[0].isdigit()]
     want_self, want_total = exp.by_name(active[0], key=lambda f: f[0])
-    got_self = defaultdict(float)
+    got_self, got_total = defaultdict(float), {}
     for total, self_, name in sandwich:
-        base = re.sub(r" \(.*\)$", "", name)
-        got_self[base] += parse_duration_us(self_)
-        if base in want_total and base == name.split(" (")[0] and list(want_self).count(base) == 1:
-            pass
+        got_self[name] += parse_duration_us(self_)
+        got_total[name] = parse_duration_us(total)
+    for name, t in want_total.items():
+        assert got_total[name] == pytest.approx(t * exp.period_us, rel=0.02, abs=exp.period_us / 2), name
     for name, s in want_self.items():
         assert got_self[name] == pytest.approx(s * exp.period_us, rel=0.02, abs=exp.period_us / 2), name
     return sandwich
