@@ -37,6 +37,12 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     try:
+        if argv and argv[0] == "run":
+            # run's own arguments end where the program's begin; parse only
+            # the options so argparse never sees the program's arguments.
+            from pyrometer.commands import run as run_command
+            args, target = run_command.parse(argv[1:])
+            return run_command.execute(args, target)
         args = parser.parse_args(argv)
         return args.handler(args)
     except UsageError as exc:

@@ -6,6 +6,7 @@
 #include "binding/profile_object.h"
 
 #include "analysis/calltree.h"
+#include "analysis/flat.h"
 #include "format/vmprof_read.h"
 
 static void Profile_dealloc(ProfileObject *self)
@@ -217,6 +218,40 @@ static PyObject *Profile_line_hits(ProfileObject *self, PyObject *args)
     return d;
 }
 
+/* function_totals(thread=-1) -> (selfs, totals) indexed by function id. */
+static PyObject *Profile_function_totals(ProfileObject *self, PyObject *args)
+{
+    int thread = -1;
+    if (!PyArg_ParseTuple(args, "|i", &thread))
+        return NULL;
+    uint32_t filter;
+    const profile *p = &self->profile;
+    if (thread_arg(p, thread, &filter) < 0)
+        return NULL;
+    size_t n = p->function_count ? p->function_count : 1;
+    int64_t *selfs = malloc(n * sizeof(int64_t)), *totals = malloc(n * sizeof(int64_t));
+    prof_error err = {"", -1};
+    if (selfs == NULL || totals == NULL || flat_function_totals(p, filter, selfs, totals, &err) < 0) {
+        free(selfs);
+        free(totals);
+        return selfs && totals ? binding_raise_profile_error(&err) : PyErr_NoMemory();
+    }
+    PyObject *self_list = PyList_New(p->function_count), *total_list = PyList_New(p->function_count);
+    PyObject *result = NULL;
+    if (self_list && total_list) {
+        for (uint32_t i = 0; i < p->function_count; i++) {
+            PyList_SET_ITEM(self_list, i, PyLong_FromLongLong(selfs[i]));
+            PyList_SET_ITEM(total_list, i, PyLong_FromLongLong(totals[i]));
+        }
+        result = PyErr_Occurred() ? NULL : PyTuple_Pack(2, self_list, total_list);
+    }
+    Py_XDECREF(self_list);
+    Py_XDECREF(total_list);
+    free(selfs);
+    free(totals);
+    return result;
+}
+
 /* rss() -> list of RSS kB per sample, in file order (empty without memory mode). */
 static PyObject *Profile_rss(ProfileObject *self, PyObject *unused)
 {
@@ -293,6 +328,7 @@ static PyMethodDef Profile_methods[] = {
     {"threads", (PyCFunction)Profile_threads, METH_NOARGS, "[(id, name)] by thread index"},
     {"functions", (PyCFunction)Profile_functions, METH_NOARGS, "[(name, file, first_line, kind)]"},
     {"calltree", (PyCFunction)Profile_calltree, METH_VARARGS, "(functions, parents, selfs, totals)"},
+    {"function_totals", (PyCFunction)Profile_function_totals, METH_VARARGS, "(selfs, totals) by function id"},
     {"line_hits", (PyCFunction)Profile_line_hits, METH_VARARGS, "{(function, line): (self, total)}"},
     {"rss", (PyCFunction)Profile_rss, METH_NOARGS, "RSS kB per sample"},
     {"thread_totals", (PyCFunction)Profile_thread_totals, METH_NOARGS, "weight per thread index"},

@@ -29,6 +29,15 @@ enum {
     VMPROF_VERSION_CURRENT = 7,       /* the newest this reader accepts */
 };
 
+/* Mode bits of the 0x05 header. */
+enum {
+    VMPROF_MODE_MEMORY = 1,
+    VMPROF_MODE_LINES = 2,
+    VMPROF_MODE_NATIVE = 4,
+    VMPROF_MODE_RPYTHON = 8,
+    VMPROF_MODE_REAL_TIME = 16,
+};
+
 /* PyPy's per-frame tags in rpython mode: each frame is a (tag, value) pair. */
 enum {
     VMPROF_CODE_TAG = 1,
