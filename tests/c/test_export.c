@@ -436,6 +436,14 @@ TEST(memory_profiles_use_bytes)
     s = export_str(&p, "pstats", PROF_NONE, &len);
     CHECK(s != NULL && len > 0);
     free(s);
+    /* Gecko's samples table drops weights: bytes ride on allocation markers. */
+    s = export_str(&p, "gecko", PROF_NONE, &len);
+    CHECK(s != NULL && strstr(s, "\"type\":\"Native allocation\",\"size\":5000000000,") != NULL);
+    CHECK(s != NULL && strstr(s, "\"stringTable\":[\"Native allocation\",") != NULL);
+    free(s);
+    s = export_str(&p, "pprof", PROF_NONE, &len);
+    CHECK(s != NULL && len > 0);
+    free(s);
     profile_free(&p);
 }
 
