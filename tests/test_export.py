@@ -565,8 +565,9 @@ def test_collapsed_renders_with_inferno(profile_path, tmp_path):
     lines = out.read_text().splitlines()
     counts = []
     for line in lines:
+        assert re.fullmatch(r"[^\r]+ \d+", line), line
         stack, _, count = line.rpartition(" ")
-        assert stack and ";" not in "".join(c for c in stack if c == "\n")
+        assert all(frame for frame in stack.split(";")), line  # no empty frames from stray ';'
         counts.append(int(count))
     assert sum(counts) == exp.total
     svg = subprocess.run([inferno, str(out)], capture_output=True, text=True, timeout=60)
