@@ -43,3 +43,31 @@ int flat_function_totals(const profile *p, uint32_t thread, int64_t *self, int64
     free(outermost);
     return 0;
 }
+
+int flat_line_totals(const profile *p, uint32_t thread, int64_t *self, int64_t *total, prof_error *err)
+{
+    (void)err;
+    memset(self, 0, p->node_count * sizeof(*self));
+    memset(total, 0, p->node_count * sizeof(*total));
+    for (size_t i = 0; i < p->sample_count; i++) {
+        if (thread == PROF_NONE || p->samples[i].thread == thread)
+            self[p->samples[i].stack] += p->samples[i].weight;
+    }
+    for (uint32_t i = p->node_count; i-- > 0;) {
+        total[i] += self[i];
+        if (p->nodes[i].parent != PROF_NO_PARENT)
+            total[p->nodes[i].parent] += total[i];
+    }
+    /* Totals are complete; now keep only the outermost node of each
+     * (function, line) on every path. */
+    for (uint32_t i = 0; i < p->node_count; i++) {
+        const prof_stack_node *n = &p->nodes[i];
+        for (uint32_t a = n->parent; a != PROF_NO_PARENT; a = p->nodes[a].parent) {
+            if (p->nodes[a].function == n->function && p->nodes[a].line == n->line) {
+                total[i] = 0;
+                break;
+            }
+        }
+    }
+    return 0;
+}

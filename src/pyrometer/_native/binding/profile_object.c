@@ -162,8 +162,9 @@ static PyObject *Profile_calltree(ProfileObject *self, PyObject *args)
     return result;
 }
 
-/* line_hits(thread=-1) -> {(function, line): weight} over each sample's leaf frame
- * and every frame's line in its stack ("total" hits), as (self, total). */
+/* line_hits(thread=-1) -> {(function, line): (self, total)}: self counts
+ * samples whose leaf frame is at that line, total counts samples with that
+ * line anywhere on the stack, once each even under recursion. */
 static PyObject *Profile_line_hits(ProfileObject *self, PyObject *args)
 {
     int thread = -1;
@@ -173,28 +174,17 @@ static PyObject *Profile_line_hits(ProfileObject *self, PyObject *args)
     const profile *p = &self->profile;
     if (thread_arg(p, thread, &filter) < 0)
         return NULL;
-    /* Weight per stack node first, then push it along each node's path. */
-    int64_t *node_self = calloc(p->node_count ? p->node_count : 1, sizeof(int64_t));
-    int64_t *node_total = calloc(p->node_count ? p->node_count : 1, sizeof(int64_t));
-    if (node_self == NULL || node_total == NULL) {
+    size_t n = p->node_count ? p->node_count : 1;
+    int64_t *node_self = malloc(n * sizeof(int64_t)), *node_total = malloc(n * sizeof(int64_t));
+    prof_error err = {"", -1};
+    if (node_self == NULL || node_total == NULL || flat_line_totals(p, filter, node_self, node_total, &err) < 0) {
         free(node_self);
         free(node_total);
         return PyErr_NoMemory();
     }
-    for (size_t i = 0; i < p->sample_count; i++) {
-        if (filter == PROF_NONE || p->samples[i].thread == filter)
-            node_self[p->samples[i].stack] += p->samples[i].weight;
-    }
-    for (uint32_t i = p->node_count; i-- > 0;) {
-        node_total[i] += node_self[i];
-        if (p->nodes[i].parent != PROF_NO_PARENT)
-            node_total[p->nodes[i].parent] += node_total[i];
-    }
-    /* A recursive function's line counts once per sample in "total" would
-     * need per-sample dedup; the node-level sum is what vmprof shows. */
     PyObject *d = PyDict_New();
     for (uint32_t i = 0; d != NULL && i < p->node_count; i++) {
-        if (node_total[i] == 0)
+        if (node_self[i] == 0 && node_total[i] == 0)
             continue;
         PyObject *key = Py_BuildValue("(Ii)", p->nodes[i].function, (int)p->nodes[i].line);
         PyObject *old = key ? PyDict_GetItemWithError(d, key) : NULL;

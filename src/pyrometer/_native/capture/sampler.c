@@ -199,7 +199,8 @@ static int handler_is_ours(int sig)
            current.sa_sigaction == signal_sampler_handler;
 }
 
-/* On the writer thread: keep it out of the CPU timers, and give threads
+/* On the writer thread, at start and after each flush: stop sampling if
+ * the file failed, keep the writer out of the CPU timers, and give threads
  * that appeared (or ended) since the last flush their timers. */
 static void writer_tick(void *ctx)
 {
@@ -209,7 +210,13 @@ static void writer_tick(void *ctx)
         cpu_timers_exclude(&S.timers, (pid_t)syscall(SYS_gettid));
         excluded = 1;
     }
-    if (atomic_load(&the_signal_sampler.active) && !S.using_itimer)
+    if (atomic_load(&S.writer.failed)) {
+        /* The file cannot take more (disk full, size limit): stop
+         * sampling; the writer already said so once. */
+        atomic_store(&the_signal_sampler.active, 0);
+        return;
+    }
+    if (S.opt.mode == SAMPLER_CPU && atomic_load(&the_signal_sampler.active) && !S.using_itimer)
         cpu_timers_rescan(&S.timers);
 }
 
@@ -290,7 +297,7 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
     }
     cpu_timers_init(&S.timers);
     int rc = writer_start(&S.writer, opt->fd, &S.ring, opt->lines, opt->memory, &prologue,
-                          opt->mode == SAMPLER_CPU ? writer_tick : NULL, NULL);
+                          writer_tick, NULL);
     buf_free(&prologue);
     if (rc < 0)
         goto os_error;
