@@ -635,3 +635,22 @@ def test_api_export_releases_errors_as_profile_error(tmp_path):
         p.export("pprof", str(tmp_path / "x"), thread=1)
     p.export("pprof", tmp_path / "ok.pb.gz", thread=p.threads()[0][0])
     assert (tmp_path / "ok.pb.gz").stat().st_size > 0
+
+
+@pytest.mark.parametrize("fmt, imported_as", [("collapsed", "collapsed stack format"),
+                                               ("callgrind", "Callgrind profile")])
+def test_speedscope_also_reads_collapsed_and_callgrind(live_vmprof, tmp_path, fmt, imported_as):
+    exp = Expected(live_vmprof)
+    out = export(live_vmprof, fmt, tmp_path / f"out.{fmt}")
+    result = speedscope_load(out)
+    assert result["importedAs"] == imported_as
+    want_self, _ = exp.by_name()
+    got_self = defaultdict(int)
+    for _, self_, name in result["rows"]:
+        got_self[re.sub(r" \([^()]*\)$", "", name)] += int(self_.split()[0])
+    assert sum(got_self.values()) == exp.total
+    if fmt == "callgrind":
+        return  # speedscope rebuilds stacks from callgrind's call graph by heuristics
+    for name, s in want_self.items():
+        if s and sum(1 for f in exp.functions if f[0] == name) == 1:
+            assert got_self[name] == s, name
