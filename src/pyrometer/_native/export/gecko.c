@@ -161,15 +161,20 @@ static int put_thread(buf *out, const profile *p, uint32_t thread, thread_tables
         const prof_sample *s = &p->samples[i];
         if (s->thread != thread)
             continue;
-        if (!first)
+        /* The samples table has no weight, so a CPU sample that stands for
+         * several periods (the sampler fell behind) becomes that many rows. */
+        int64_t rows = memory || s->weight < 1 ? 1 : s->weight;
+        for (int64_t r = 0; r < rows; r++) {
+            if (!first)
+                buf_putc(out, ',');
+            first = 0;
+            buf_putc(out, '[');
+            buf_put_u64(out, t->stack_of_node[s->stack]);
             buf_putc(out, ',');
-        first = 0;
-        buf_putc(out, '[');
-        buf_put_u64(out, t->stack_of_node[s->stack]);
-        buf_putc(out, ',');
-        put_ms(out, units * us_per_unit);
-        buf_puts(out, ",0]");
-        units += memory ? 1 : s->weight;
+            put_ms(out, units * us_per_unit);
+            buf_puts(out, ",0]");
+            units++;
+        }
     }
     buf_puts(out, "]},\"markers\":{\"schema\":{\"name\":0,\"startTime\":1,\"endTime\":2,\"phase\":3,"
                   "\"category\":4,\"data\":5},\"data\":[");
