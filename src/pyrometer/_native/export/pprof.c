@@ -8,8 +8,9 @@
  *   functions, file names and lines are present, so pprof never symbolizes.
  * - Location = a distinct (function, line) pair among stack nodes.
  * - Sample = a distinct (stack, thread) pair, locations leaf first, with a
- *   numeric label "thread_id". Values: CPU profiles `samples/count` and
- *   `cpu/nanoseconds` (count × period); memory profiles `space/bytes`. */
+ *   numeric label "thread_id". Values: CPU profiles `samples/count` (sampling
+ *   periods: a sample's weight, > 1 when the sampler fell behind) and
+ *   `cpu/nanoseconds` (periods × period); memory profiles `space/bytes`. */
 #include "export/export_formats.h"
 
 #include <stdlib.h>
