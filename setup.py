@@ -14,7 +14,7 @@ sources = sorted(glob.glob(os.path.join(NATIVE, "**", "*.c"), recursive=True))
 compile_args = ["-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Wno-missing-field-initializers",
                 "-fno-strict-aliasing", "-O2", "-g"]
 link_args = []
-libraries = ["z"]
+libraries = ["z", "unwind"]  # libunwind: native frames of allocations (--native)
 
 sanitize = os.environ.get("PYROMETER_SANITIZE", "").strip()
 if sanitize:

@@ -12,3 +12,4 @@ from pyrometer.sampling import Profiler, disable, enable, is_enabled, start_samp
 from pyrometer.stats import Node, Stats, read_profile  # noqa: F401
 
 __version__ = "0.1.0"
+from pyrometer.tracker import Tracker  # noqa: F401

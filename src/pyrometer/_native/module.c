@@ -18,7 +18,8 @@ PyMODINIT_FUNC PyInit__native(void)
     binding_profile_error = PyErr_NewException("pyrometer._native.ProfileError", PyExc_ValueError, NULL);
     if (binding_profile_error == NULL || PyModule_AddObjectRef(module, "ProfileError", binding_profile_error) < 0)
         goto error;
-    if (binding_profile_register(module) < 0 || binding_sampler_register(module) < 0)
+    if (binding_profile_register(module) < 0 || binding_sampler_register(module) < 0 ||
+        binding_viewer_register(module) < 0 || binding_alloc_register(module) < 0)
         goto error;
     return module;
 error:

@@ -5,16 +5,24 @@
 #include "capture/sampler.h"
 #include "format/vmprof_write.h"
 
-/* sampler_start(fd, period_us, wall, lines, memory, meta_items, ring_bytes) */
+/* The launcher's code object while sampling (kept alive: its address is compared). */
+static PyObject *stop_code;
+
+/* sampler_start(fd, period_us, wall, lines, memory, meta_items, stop_code=None, ring_bytes=0) */
 static PyObject *py_sampler_start(PyObject *module, PyObject *args)
 {
     (void)module;
     int fd, wall, lines, memory;
     long long period_us;
-    PyObject *meta_items;
+    PyObject *meta_items, *stop = Py_None;
     Py_ssize_t ring_bytes = 0;
-    if (!PyArg_ParseTuple(args, "iLpppO|n", &fd, &period_us, &wall, &lines, &memory, &meta_items, &ring_bytes))
+    if (!PyArg_ParseTuple(args, "iLpppO|On", &fd, &period_us, &wall, &lines, &memory, &meta_items, &stop,
+                          &ring_bytes))
         return NULL;
+    if (stop != Py_None && !PyCode_Check(stop)) {
+        PyErr_SetString(PyExc_TypeError, "stop_code must be a code object or None");
+        return NULL;
+    }
     buf meta;
     buf_init(&meta);
     PyObject *seq = PySequence_Fast(meta_items, "meta_items must be a sequence of (key, value)");
@@ -38,6 +46,7 @@ static PyObject *py_sampler_start(PyObject *module, PyObject *args)
         .lines = lines,
         .memory = memory,
         .ring_bytes = (size_t)(ring_bytes > 0 ? ring_bytes : 0),
+        .stop_code = stop == Py_None ? 0 : (uintptr_t)stop,
     };
     char err[256];
     int rc = sampler_start(&opt, &meta, err, sizeof(err));
@@ -46,6 +55,7 @@ static PyObject *py_sampler_start(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, err);
         return NULL;
     }
+    Py_XSETREF(stop_code, stop == Py_None ? NULL : Py_NewRef(stop));
     Py_RETURN_NONE;
 }
 
@@ -57,11 +67,13 @@ static PyObject *py_sampler_stop(PyObject *module, PyObject *unused)
     sampler_result r;
     char err[256];
     int rc = sampler_stop(&r, err, sizeof(err));
+    Py_CLEAR(stop_code);
     if (rc < 0 && !r.write_failed) {
         PyErr_SetString(PyExc_RuntimeError, err);
         return NULL;
     }
-    return Py_BuildValue("{sKsKsKsdsdsi}", "samples", (unsigned long long)r.samples, "dropped",
+    return Py_BuildValue("{sKsKsKsKsdsdsi}", "samples", (unsigned long long)r.samples, "stack_reads",
+                         (unsigned long long)r.stack_reads, "dropped",
                          (unsigned long long)r.dropped, "faults", (unsigned long long)r.faults, "seconds",
                          r.seconds, "delivered_hz", r.delivered_hz, "write_failed", r.write_failed);
 }

@@ -39,11 +39,14 @@ uint64_t py_native_thread_id(PyThreadState *ts);
 /* Writes up to `max` frames of ts, leaf first, into out; returns how many.
  * *more is set when frames remain beyond max. Frames not yet started
  * (incomplete) are skipped, as tracebacks skip them. A pointer that does
- * not lead to a code object ends the walk. */
-int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, int *more);
+ * not lead to a code object ends the walk, and so does a frame running
+ * `stop_code` (the profiler's own launcher, which is not the program's;
+ * 0 for none). */
+int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t stop_code, int *more);
 
-/* Counts frames, stopping at limit. */
-int py_count_frames(PyThreadState *ts, int limit);
+/* Counts frames as py_walk_frames would write them, stopping at limit.
+ * *reached_stop (may be NULL) tells whether a stop_code frame was met. */
+int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code, int *reached_stop);
 
 /* Nonzero when addr holds an object whose type is the code type. */
 int py_is_code_object(uintptr_t addr);

@@ -64,7 +64,7 @@ static int frame_usable(_PyInterpreterFrame *f, PyCodeObject **code, int *skip)
     return 1;
 }
 
-int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, int *more)
+int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t stop_code, int *more)
 {
     int n = 0;
     /* The chain is bounded by `max` written frames and by a hard cap on
@@ -74,8 +74,10 @@ int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, int *more)
     while (f != NULL && n < max && budget-- > 0) {
         PyCodeObject *co;
         int skip;
-        if (!frame_usable(f, &co, &skip))
+        if (!frame_usable(f, &co, &skip) || (uintptr_t)co == stop_code) {
+            f = NULL;
             break;
+        }
         if (!skip) {
             out[n].code = (uintptr_t)co;
             out[n].instr_offset = (int32_t)(f->prev_instr - _PyCode_CODE(co));
@@ -84,22 +86,42 @@ int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, int *more)
         }
         f = f->previous;
     }
-    *more = f != NULL && n == max;
+    /* More frames exist only if a countable one follows (not the launcher). */
+    *more = 0;
+    while (f != NULL && budget-- > 0) {
+        PyCodeObject *co;
+        int skip;
+        if (!frame_usable(f, &co, &skip) || (uintptr_t)co == stop_code)
+            break;
+        if (!skip) {
+            *more = 1;
+            break;
+        }
+        f = f->previous;
+    }
     return n;
 }
 
-int py_count_frames(PyThreadState *ts, int limit)
+int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code, int *reached_stop)
 {
-    int n = 0, budget = limit + 64;
+    int n = 0, budget = limit + 64, stopped = 0;
     _PyInterpreterFrame *f = top_frame(ts);
     while (f != NULL && n < limit && budget-- > 0) {
         PyCodeObject *co;
         int skip;
         if (!frame_usable(f, &co, &skip))
             break;
+        if ((uintptr_t)co == stop_code) {
+            stopped = 1;
+            break;
+        }
         n += !skip;
         f = f->previous;
     }
+    /* A stack deeper than the limit is the program's (the launcher's own
+     * stacks are shallow), so it counts as having reached the stop frame. */
+    if (reached_stop != NULL)
+        *reached_stop = stopped || (f != NULL && n >= limit);
     return n;
 }
 

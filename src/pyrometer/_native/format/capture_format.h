@@ -1,0 +1,116 @@
+/* capture_format.h — the allocation capture file: what the writer emits and
+ * the reader accepts. Shared by capture_write.c and capture_read.c.
+ *
+ * Layout:
+ *   "PYROMALC"            8-byte magic (pyrometer/loader.py sniffs exactly these)
+ *   version               1 byte (CAPTURE_VERSION)
+ *   records...            each: type byte, varint payload length, payload
+ *
+ * Every record carries its length, so a reader can skip types it does not
+ * know and can tell a record cut in the middle (a truncated or damaged file:
+ * an error) from a stream that simply stops between records (the process
+ * was killed before the trailer: loads with a warning).
+ *
+ * Ids are implicit and dense: the n-th STRING record defines string n (0 is
+ * the empty string, predefined), likewise for FUNCTION, NODE and THREAD.
+ * A record may only refer to ids defined earlier in the file.
+ *
+ * Integers are unsigned LEB128 varints; signed values and deltas are
+ * zigzag-encoded varints. */
+#ifndef PYROMETER_CAPTURE_FORMAT_H
+#define PYROMETER_CAPTURE_FORMAT_H
+
+#define CAPTURE_MAGIC "PYROMALC"
+#define CAPTURE_MAGIC_LEN 8
+#define CAPTURE_VERSION 1
+
+/* Record types. */
+enum {
+    /* HEADER: varint start_time_us (epoch), varint pid, varint flags
+     * (CAPTURE_FLAG_*), varint pair count, then (key, value) pairs as
+     * varint length + UTF-8 bytes. Exactly one, first. */
+    CAPTURE_REC_HEADER = 'H',
+    /* STRING: the remaining payload bytes are the string. */
+    CAPTURE_REC_STRING = 'S',
+    /* FUNCTION: varint name string, varint file string, zigzag first line,
+     * byte kind (prof_frame_kind). */
+    CAPTURE_REC_FUNCTION = 'F',
+    /* NODE: varint parent+1 (0 at the root), varint function, zigzag line. */
+    CAPTURE_REC_NODE = 'N',
+    /* THREAD: varint OS thread id, varint name string (0 when unnamed). */
+    CAPTURE_REC_THREAD = 'T',
+    /* EVENTS: varint count, varint first sequence number, then events
+     * (see below). */
+    CAPTURE_REC_EVENTS = 'E',
+    /* ZEVENTS: an EVENTS payload compressed with zlib: varint length of the
+     * uncompressed payload, then the deflate stream. */
+    CAPTURE_REC_ZEVENTS = 'Z',
+    /* RSS: varint time_us since start, varint sequence number of the next
+     * event at that time, varint RSS in bytes. */
+    CAPTURE_REC_RSS = 'R',
+    /* AGGREGATE: per-stack totals written instead of events by --aggregate:
+     * varint count, then per stack: varint node+1, varint bytes at peak,
+     * varint allocations at peak, varint bytes at exit, varint allocations
+     * at exit, varint total bytes allocated, varint total allocations. */
+    CAPTURE_REC_AGGREGATE = 'A',
+    /* TRAILER: varint end_time_us (epoch), varint events written, varint
+     * events dropped. Last record of a complete capture. */
+    CAPTURE_REC_TRAILER = 'X',
+};
+
+/* One event in an EVENTS record:
+ *   byte    kind | CAPTURE_EV_NEW_THREAD | CAPTURE_EV_SEQ_JUMP
+ *   [varint thread index]                 when CAPTURE_EV_NEW_THREAD
+ *   [zigzag seq - (previous seq + 1)]     when CAPTURE_EV_SEQ_JUMP; else seq = previous + 1
+ *                                         (previous = first sequence number - 1 at the start)
+ *   zigzag  address - previous address    (previous = 0 at the start)
+ *   varint  size                          allocations and munmap only
+ *   varint  node+1                        allocations only (0: no Python stack)
+ * Sequence numbers order events of all threads globally (the reader sorts
+ * by them); within one EVENTS record they are nearly always consecutive. */
+#define CAPTURE_EV_NEW_THREAD 0x80
+#define CAPTURE_EV_SEQ_JUMP 0x40
+#define CAPTURE_EV_KIND_MASK 0x3f
+
+/* Allocator kinds. Frees carry no size; munmap carries its length. */
+typedef enum capture_kind {
+    CAPTURE_MALLOC = 1,
+    CAPTURE_CALLOC = 2,
+    CAPTURE_REALLOC = 3,          /* the new block; the old one is a FREE just before */
+    CAPTURE_POSIX_MEMALIGN = 4,
+    CAPTURE_ALIGNED_ALLOC = 5,
+    CAPTURE_MEMALIGN = 6,
+    CAPTURE_VALLOC = 7,
+    CAPTURE_PVALLOC = 8,
+    CAPTURE_MMAP = 9,
+    CAPTURE_PYMALLOC_MALLOC = 10,
+    CAPTURE_PYMALLOC_CALLOC = 11,
+    CAPTURE_PYMALLOC_REALLOC = 12,
+    CAPTURE_FREE = 13,
+    CAPTURE_MUNMAP = 14,
+    CAPTURE_PYMALLOC_FREE = 15,
+    CAPTURE_KIND_COUNT = 16,
+} capture_kind;
+
+static inline int capture_kind_is_alloc(int kind) { return kind >= CAPTURE_MALLOC && kind <= CAPTURE_PYMALLOC_REALLOC; }
+static inline int capture_kind_is_free(int kind) { return kind == CAPTURE_FREE || kind == CAPTURE_PYMALLOC_FREE; }
+static inline int capture_kind_valid(int kind) { return kind >= CAPTURE_MALLOC && kind < CAPTURE_KIND_COUNT; }
+/* A static name for the kind ("malloc", "mmap", "pymalloc_malloc", ...). */
+const char *capture_kind_name(int kind);
+
+/* Header flags. */
+enum {
+    CAPTURE_FLAG_NATIVE = 1,
+    CAPTURE_FLAG_PYTHON_ALLOCATORS = 2,
+    CAPTURE_FLAG_FOLLOW_FORK = 4,
+    CAPTURE_FLAG_AGGREGATE = 8,
+};
+
+/* Bounds on what a reader accepts from a file. */
+#define CAPTURE_MAX_RECORD (64u << 20)      /* bytes in one record's payload (also uncompressed) */
+#define CAPTURE_MAX_STRING (1u << 20)       /* bytes in one string */
+#define CAPTURE_MAX_HEADER_PAIRS 256
+#define CAPTURE_MAX_IDS (1u << 26)          /* strings, functions, nodes, threads */
+#define CAPTURE_MAX_DEPTH 1024              /* frames in one stack */
+
+#endif

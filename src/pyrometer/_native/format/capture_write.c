@@ -1,0 +1,223 @@
+/* capture_write.c — the capture file encoder. See capture_format.h. */
+#include "format/capture_write.h"
+
+#include <string.h>
+
+#include <zlib.h>
+
+const char *capture_kind_name(int kind)
+{
+    static const char *const names[CAPTURE_KIND_COUNT] = {
+        "?", "malloc", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign", "valloc",
+        "pvalloc", "mmap", "pymalloc_malloc", "pymalloc_calloc", "pymalloc_realloc", "free", "munmap",
+        "pymalloc_free",
+    };
+    return capture_kind_valid(kind) ? names[kind] : "?";
+}
+
+static uint64_t zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static void put_record(buf *b, int type, const buf *payload)
+{
+    buf_putc(b, (char)type);
+    buf_put_varint(b, payload->len);
+    buf_append(b, payload->data, payload->len);
+}
+
+static void put_str(buf *b, const char *s, size_t len)
+{
+    buf_put_varint(b, len);
+    buf_append(b, s, len);
+}
+
+void capture_write_begin(buf *b, uint64_t start_time_us, uint64_t pid, uint64_t flags,
+                         const char *const *keys, const char *const *values, size_t pairs)
+{
+    buf_append(b, CAPTURE_MAGIC, CAPTURE_MAGIC_LEN);
+    buf_putc(b, (char)CAPTURE_VERSION);
+    buf p;
+    buf_init(&p);
+    buf_put_varint(&p, start_time_us);
+    buf_put_varint(&p, pid);
+    buf_put_varint(&p, flags);
+    buf_put_varint(&p, pairs);
+    for (size_t i = 0; i < pairs; i++) {
+        put_str(&p, keys[i], strlen(keys[i]));
+        put_str(&p, values[i], strlen(values[i]));
+    }
+    if (p.failed)
+        b->failed = 1;
+    put_record(b, CAPTURE_REC_HEADER, &p);
+    buf_free(&p);
+}
+
+/* Small records are encoded on the stack: no allocation per record. */
+#define SMALL_RECORD(type, body)                       \
+    do {                                               \
+        uint8_t tmp_[64];                              \
+        buf p_ = {(char *)tmp_, 0, sizeof tmp_, 0};    \
+        body;                                          \
+        put_record(b, (type), &p_);                    \
+    } while (0)
+
+void capture_write_string(buf *b, const char *s, size_t len)
+{
+    buf_putc(b, (char)CAPTURE_REC_STRING);
+    buf_put_varint(b, len);
+    buf_append(b, s, len);
+}
+
+/* buf_put_varint into a fixed stack buffer: 64 bytes always suffice for the
+ * few varints of these records, so buf_reserve never needs to grow it. */
+void capture_write_function(buf *b, uint32_t name, uint32_t file, int32_t first_line, int kind)
+{
+    SMALL_RECORD(CAPTURE_REC_FUNCTION, {
+        buf_put_varint(&p_, name);
+        buf_put_varint(&p_, file);
+        buf_put_varint(&p_, zigzag(first_line));
+        buf_putc(&p_, (char)kind);
+    });
+}
+
+void capture_write_node(buf *b, uint32_t parent, uint32_t function, int32_t line)
+{
+    SMALL_RECORD(CAPTURE_REC_NODE, {
+        buf_put_varint(&p_, parent == UINT32_MAX ? 0 : (uint64_t)parent + 1);
+        buf_put_varint(&p_, function);
+        buf_put_varint(&p_, zigzag(line));
+    });
+}
+
+void capture_write_thread(buf *b, uint64_t os_tid, uint32_t name)
+{
+    SMALL_RECORD(CAPTURE_REC_THREAD, {
+        buf_put_varint(&p_, os_tid);
+        buf_put_varint(&p_, name);
+    });
+}
+
+void capture_write_rss(buf *b, uint64_t time_us, uint64_t seq, uint64_t rss_bytes)
+{
+    SMALL_RECORD(CAPTURE_REC_RSS, {
+        buf_put_varint(&p_, time_us);
+        buf_put_varint(&p_, seq);
+        buf_put_varint(&p_, rss_bytes);
+    });
+}
+
+void capture_write_trailer(buf *b, uint64_t end_time_us, uint64_t events, uint64_t dropped)
+{
+    SMALL_RECORD(CAPTURE_REC_TRAILER, {
+        buf_put_varint(&p_, end_time_us);
+        buf_put_varint(&p_, events);
+        buf_put_varint(&p_, dropped);
+    });
+}
+
+void capture_write_aggregate(buf *b, const capture_aggregate_row *rows, size_t n)
+{
+    buf p;
+    buf_init(&p);
+    buf_put_varint(&p, n);
+    for (size_t i = 0; i < n; i++) {
+        buf_put_varint(&p, rows[i].node == UINT32_MAX ? 0 : (uint64_t)rows[i].node + 1);
+        buf_put_varint(&p, rows[i].peak_bytes);
+        buf_put_varint(&p, rows[i].peak_count);
+        buf_put_varint(&p, rows[i].exit_bytes);
+        buf_put_varint(&p, rows[i].exit_count);
+        buf_put_varint(&p, rows[i].total_bytes);
+        buf_put_varint(&p, rows[i].total_count);
+    }
+    if (p.failed)
+        b->failed = 1;
+    put_record(b, CAPTURE_REC_AGGREGATE, &p);
+    buf_free(&p);
+}
+
+void capture_events_init(capture_events_enc *e)
+{
+    memset(e, 0, sizeof *e);
+    buf_init(&e->payload);
+    e->thread = UINT32_MAX;
+}
+
+void capture_events_free(capture_events_enc *e)
+{
+    buf_free(&e->payload);
+    buf_free(&e->packed);
+}
+
+void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64_t seq, uint64_t addr,
+                        uint64_t size, uint32_t node)
+{
+    buf *p = &e->payload;
+    if (e->count == 0) {
+        e->first_seq = seq;
+        e->prev_seq = seq - 1;
+    }
+    int new_thread = thread != e->thread;
+    int jump = seq != e->prev_seq + 1;
+    buf_putc(p, (char)(kind | (new_thread ? CAPTURE_EV_NEW_THREAD : 0) | (jump ? CAPTURE_EV_SEQ_JUMP : 0)));
+    if (new_thread) {
+        buf_put_varint(p, thread);
+        e->thread = thread;
+    }
+    if (jump)
+        buf_put_varint(p, zigzag((int64_t)(seq - (e->prev_seq + 1))));
+    buf_put_varint(p, zigzag((int64_t)(addr - e->prev_addr)));
+    if (capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP)
+        buf_put_varint(p, size);
+    if (capture_kind_is_alloc(kind))
+        buf_put_varint(p, node == UINT32_MAX ? 0 : (uint64_t)node + 1);
+    e->prev_seq = seq;
+    e->prev_addr = addr;
+    e->count++;
+}
+
+/* Records below this size are not worth compressing. */
+#define COMPRESS_MIN 512
+
+void capture_events_end(capture_events_enc *e, buf *out)
+{
+    if (e->count > 0) {
+        uint8_t head[24];
+        buf h = {(char *)head, 0, sizeof head, 0};
+        buf_put_varint(&h, e->count);
+        buf_put_varint(&h, e->first_seq);
+        size_t raw_len = h.len + e->payload.len;
+        int done = 0;
+        if (e->compress && raw_len >= COMPRESS_MIN && buf_reserve(&e->packed, raw_len + compressBound(raw_len) + 32) == 0) {
+            /* head + payload contiguous for deflate: build them in packed's tail. */
+            char *raw = e->packed.data + e->packed.cap - raw_len;
+            memcpy(raw, h.data, h.len);
+            memcpy(raw + h.len, e->payload.data, e->payload.len);
+            uLongf zlen = (uLongf)compressBound(raw_len);
+            if (compress2((Bytef *)e->packed.data, &zlen, (const Bytef *)raw, raw_len, 1) == Z_OK && zlen < raw_len) {
+                uint8_t lenbuf[10];
+                buf l = {(char *)lenbuf, 0, sizeof lenbuf, 0};
+                buf_put_varint(&l, raw_len);
+                buf_putc(out, (char)CAPTURE_REC_ZEVENTS);
+                buf_put_varint(out, l.len + zlen);
+                buf_append(out, l.data, l.len);
+                buf_append(out, e->packed.data, zlen);
+                done = 1;
+            }
+        }
+        if (!done) {
+            buf_putc(out, (char)CAPTURE_REC_EVENTS);
+            buf_put_varint(out, raw_len);
+            buf_append(out, h.data, h.len);
+            buf_append(out, e->payload.data, e->payload.len);
+        }
+        if (e->payload.failed)
+            out->failed = 1;
+    }
+    e->payload.len = 0;
+    e->payload.failed = 0;
+    e->count = 0;
+    e->prev_addr = 0;
+    e->thread = UINT32_MAX;
+}

@@ -1,0 +1,53 @@
+/* capture_write.h — encodes allocation capture records (capture_format.h)
+ * into a buf. Used by the capture writer thread and by tests; knows nothing
+ * about Python or hooks. Each call appends one complete record, so whatever
+ * a writer has flushed is always a readable prefix of a capture. */
+#ifndef PYROMETER_CAPTURE_WRITE_H
+#define PYROMETER_CAPTURE_WRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "format/capture_format.h"
+
+/* Magic, version and the HEADER record. keys/values are `pairs` strings. */
+void capture_write_begin(buf *b, uint64_t start_time_us, uint64_t pid, uint64_t flags,
+                         const char *const *keys, const char *const *values, size_t pairs);
+void capture_write_string(buf *b, const char *s, size_t len);
+void capture_write_function(buf *b, uint32_t name, uint32_t file, int32_t first_line, int kind);
+/* parent is a node id or UINT32_MAX at the root. */
+void capture_write_node(buf *b, uint32_t parent, uint32_t function, int32_t line);
+void capture_write_thread(buf *b, uint64_t os_tid, uint32_t name);
+void capture_write_rss(buf *b, uint64_t time_us, uint64_t seq, uint64_t rss_bytes);
+void capture_write_trailer(buf *b, uint64_t end_time_us, uint64_t events, uint64_t dropped);
+
+/* One per-stack line of an AGGREGATE record. node is a node id or UINT32_MAX
+ * for allocations without a Python stack. */
+typedef struct capture_aggregate_row {
+    uint32_t node;
+    uint64_t peak_bytes, peak_count, exit_bytes, exit_count, total_bytes, total_count;
+} capture_aggregate_row;
+void capture_write_aggregate(buf *b, const capture_aggregate_row *rows, size_t n);
+
+/* An EVENTS record under construction: add events in sequence order, then
+ * end it into the output buffer. */
+typedef struct capture_events_enc {
+    int compress;          /* 1: records of 512 bytes or more are written as ZEVENTS */
+    buf payload, packed;
+    uint64_t count;
+    uint64_t first_seq, prev_seq, prev_addr;
+    uint32_t thread;
+} capture_events_enc;
+
+/* Compression starts off; set e->compress = 1 after init to turn it on. */
+void capture_events_init(capture_events_enc *e);
+void capture_events_free(capture_events_enc *e);
+/* node is a node id or UINT32_MAX (no Python stack); size and node are
+ * ignored for frees, node for munmap. */
+void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64_t seq, uint64_t addr,
+                        uint64_t size, uint32_t node);
+/* Appends the EVENTS record (nothing when empty) and resets e. */
+void capture_events_end(capture_events_enc *e, buf *out);
+
+#endif

@@ -1,0 +1,252 @@
+/* Unit tests for the allocation capture format (writer and reader) and the
+ * memory reductions (peak, leaks, temporary, partial munmap, report). */
+#include "check.h"
+
+#include <stdlib.h>
+
+#include "analysis/memory.h"
+#include "format/capture_read.h"
+#include "format/capture_write.h"
+
+/* A capture with two functions: main (line 1) -> work (lines 10, 11), and
+ * one thread. Node 0 = main:1, node 1 = work:10 under it, node 2 = work:11. */
+static void begin(buf *b)
+{
+    static const char *const keys[] = {"command_line", "python_version"};
+    static const char *const values[] = {"python3 prog.py", "3.11.7"};
+    buf_init(b);
+    capture_write_begin(b, 1000, 42, 0, keys, values, 2);
+    capture_write_string(b, "main", 4);     /* string 1 */
+    capture_write_string(b, "prog.py", 7);  /* string 2 */
+    capture_write_string(b, "work", 4);     /* string 3 */
+    capture_write_function(b, 1, 2, 1, 0);  /* function 0 */
+    capture_write_function(b, 3, 2, 9, 0);  /* function 1 */
+    capture_write_node(b, UINT32_MAX, 0, 1);
+    capture_write_node(b, 0, 1, 10);
+    capture_write_node(b, 0, 1, 11);
+    capture_write_thread(b, 777, 0);
+}
+
+typedef struct ev {
+    int kind;
+    uint64_t addr, size;
+    uint32_t node;
+} ev;
+
+static void events(buf *b, const ev *evs, size_t n, uint64_t first_seq)
+{
+    capture_events_enc e;
+    capture_events_init(&e);
+    for (size_t i = 0; i < n; i++)
+        capture_events_add(&e, evs[i].kind, 0, first_seq + i, evs[i].addr, evs[i].size, evs[i].node);
+    capture_events_end(&e, b);
+    capture_events_free(&e);
+}
+
+static int64_t weight_at(const profile *p, int line)
+{
+    int64_t w = 0;
+    for (size_t i = 0; i < p->sample_count; i++)
+        if (p->nodes[p->samples[i].stack].line == line)
+            w += p->samples[i].weight;
+    return w;
+}
+
+static const ev scenario[] = {
+    {CAPTURE_MALLOC, 0x1000, 100, 1},       /* leaks */
+    {CAPTURE_MALLOC, 0x2000, 50, 2},        /* freed right away: temporary */
+    {CAPTURE_FREE, 0x2000, 0, 0},
+    {CAPTURE_MMAP, 0x100000, 4096 * 4, 2},  /* partly unmapped */
+    {CAPTURE_MALLOC, 0x3000, 1000, 1},      /* freed after 1 more allocation */
+    {CAPTURE_MALLOC, 0x4000, 7, UINT32_MAX},
+    {CAPTURE_FREE, 0x3000, 0, 0},
+    {CAPTURE_MUNMAP, 0x101000, 4096, 0},    /* a hole in the middle */
+    {CAPTURE_FREE, 0x9999, 0, 0},           /* never seen: ignored */
+};
+
+static int load(buf *b, capture_data *c)
+{
+    prof_error err = {"", -1};
+    int rc = capture_read_buffer((const uint8_t *)b->data, b->len, c, &err);
+    if (rc < 0)
+        fprintf(stderr, "read failed: %s\n", err.message);
+    return rc;
+}
+
+TEST(round_trip_and_views)
+{
+    buf b;
+    begin(&b);
+    events(&b, scenario, sizeof scenario / sizeof *scenario, 1);
+    capture_write_rss(&b, 5000, 4, 1 << 20);
+    capture_write_trailer(&b, 2000, 9, 0);
+    CHECK(buf_ok(&b) == 0);
+
+    capture_data c;
+    prof_error err = {"", -1};
+    CHECK(load(&b, &c) == 0);
+    CHECK_EQ_INT(c.event_count, 9);
+    CHECK_EQ_INT(c.complete, 1);
+    CHECK_EQ_STR(c.prof.warning, "");
+    CHECK_EQ_STR(profile_get_meta(&c.prof, "command_line"), "python3 prog.py");
+    CHECK_EQ_STR(profile_get_meta(&c.prof, "pid"), "42");
+    CHECK_EQ_INT(c.events[3].addr, 0x100000);
+    CHECK_EQ_INT(c.events[7].size, 4096);
+    /* peak: after the 4th malloc: 100 + 16384 + 1000 + 7 */
+    CHECK(memory_build_view(&c, MEMORY_VIEW_PEAK, 1, &err) == 0);
+    CHECK_EQ_INT(profile_total_weight(&c.prof), 100 + 16384 + 1000 + 7);
+    CHECK_EQ_INT(weight_at(&c.prof, 10), 1100);
+    CHECK_EQ_INT(weight_at(&c.prof, 11), 16384);
+    CHECK_EQ_INT(c.prof.timeline_count, 1);
+    CHECK_EQ_INT(c.prof.timeline[0].heap_bytes, 100); /* before event seq 4 (the mmap) */
+    capture_data_free(&c);
+
+    CHECK(load(&b, &c) == 0);
+    CHECK(memory_build_view(&c, MEMORY_VIEW_LEAKS, 1, &err) == 0);
+    CHECK_EQ_INT(profile_total_weight(&c.prof), 100 + 3 * 4096 + 7);
+    CHECK_EQ_INT(weight_at(&c.prof, 11), 3 * 4096);
+    capture_data_free(&c);
+
+    CHECK(load(&b, &c) == 0);
+    CHECK(memory_build_view(&c, MEMORY_VIEW_TEMPORARY, 1, &err) == 0);
+    CHECK_EQ_INT(profile_total_weight(&c.prof), 50);
+    capture_data_free(&c);
+
+    CHECK(load(&b, &c) == 0);
+    CHECK(memory_build_view(&c, MEMORY_VIEW_TEMPORARY, 2, &err) == 0);
+    CHECK_EQ_INT(profile_total_weight(&c.prof), 1050);
+    capture_data_free(&c);
+
+    CHECK(load(&b, &c) == 0);
+    memory_report r;
+    CHECK(memory_report_build(&c, &r, &err) == 0);
+    CHECK_EQ_INT(r.total_count, 5);
+    CHECK_EQ_INT(r.total_bytes, 100 + 50 + 16384 + 1000 + 7);
+    CHECK_EQ_INT(r.peak_bytes, 100 + 16384 + 1000 + 7);
+    CHECK_EQ_INT(r.leaked_bytes, 100 + 3 * 4096 + 7);
+    CHECK_EQ_INT(r.kind_count[CAPTURE_MALLOC], 4);
+    CHECK_EQ_INT(r.kind_count[CAPTURE_MUNMAP], 1);
+    int64_t main_total = 0;
+    for (size_t i = 0; i < r.location_count; i++)
+        if (r.locations[i].line == 1)
+            main_total = r.locations[i].peak_total_bytes;
+    CHECK_EQ_INT(main_total, 100 + 16384 + 1000);
+    memory_report_free(&r);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+TEST(out_of_order_events_are_sorted)
+{
+    buf b;
+    begin(&b);
+    ev a[] = {{CAPTURE_FREE, 0x1000, 0, 0}};
+    ev m[] = {{CAPTURE_MALLOC, 0x1000, 64, 1}};
+    events(&b, a, 1, 2);  /* the free reaches the file first */
+    events(&b, m, 1, 1);
+    capture_data c;
+    prof_error err;
+    CHECK(load(&b, &c) == 0);
+    CHECK(memory_build_view(&c, MEMORY_VIEW_LEAKS, 1, &err) == 0);
+    CHECK_EQ_INT(profile_total_weight(&c.prof), 0);
+    CHECK(c.prof.warning[0] != '\0'); /* no trailer */
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+TEST(truncated_and_garbage_fail)
+{
+    buf b;
+    begin(&b);
+    events(&b, scenario, 3, 1);
+    capture_data c;
+    prof_error err = {"", -1};
+    /* cut in the middle of the last record */
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len - 2, &c, &err) < 0);
+    CHECK(strstr(err.message, "cut short") != NULL);
+    capture_data_free(&c);
+    /* cut inside the header */
+    CHECK(capture_read_buffer((const uint8_t *)b.data, 14, &c, &err) < 0);
+    capture_data_free(&c);
+    /* garbage after the magic */
+    char junk[64];
+    memcpy(junk, "PYROMALC\x01\xff\xff\xff", 12);
+    memset(junk + 12, 0xee, sizeof junk - 12);
+    CHECK(capture_read_buffer((const uint8_t *)junk, sizeof junk, &c, &err) < 0);
+    capture_data_free(&c);
+    /* an event naming an undefined stack */
+    buf bad;
+    begin(&bad);
+    ev e[] = {{CAPTURE_MALLOC, 0x10, 1, 50}};
+    events(&bad, e, 1, 1);
+    CHECK(capture_read_buffer((const uint8_t *)bad.data, bad.len, &c, &err) < 0);
+    CHECK(strstr(err.message, "undefined stack") != NULL);
+    capture_data_free(&c);
+    buf_free(&bad);
+    buf_free(&b);
+}
+
+TEST(aggregate_round_trip)
+{
+    buf b;
+    begin(&b);
+    capture_data c;
+    prof_error err;
+    CHECK(load(&b, &c) == 0);
+    capture_data_free(&c);
+    events(&b, scenario, sizeof scenario / sizeof *scenario, 1);
+    CHECK(load(&b, &c) == 0);
+    capture_aggregate_row *rows;
+    size_t n;
+    CHECK(memory_aggregate(&c, &rows, &n, &err) == 0);
+    int64_t peak = 0, exit_ = 0;
+    for (size_t i = 0; i < n; i++) {
+        peak += (int64_t)rows[i].peak_bytes;
+        exit_ += (int64_t)rows[i].exit_bytes;
+    }
+    CHECK_EQ_INT(peak, 100 + 16384 + 1000 + 7);
+    CHECK_EQ_INT(exit_, 100 + 3 * 4096 + 7);
+    free(rows);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+TEST(compressed_events_round_trip)
+{
+    buf b;
+    begin(&b);
+    capture_events_enc e;
+    capture_events_init(&e);
+    e.compress = 1;
+    for (uint64_t i = 0; i < 5000; i++)
+        capture_events_add(&e, CAPTURE_MALLOC, 0, 10 + i + (i == 4000 ? 7 : 0) + (i > 4000 ? 7 : 0),
+                           0x10000 + i * 48, 48, 1);
+    capture_events_end(&e, &b);
+    capture_events_free(&e);
+    CHECK(b.data[b.len - 1] != 0);
+    capture_data c;
+    prof_error err;
+    CHECK(load(&b, &c) == 0);
+    CHECK_EQ_INT(c.event_count, 5000);
+    CHECK_EQ_INT(c.events[4999].addr, 0x10000 + 4999 * 48);
+    CHECK_EQ_INT(c.events[4000].seq, 10 + 4000 + 7);
+    CHECK(b.len < 5000 * 2);   /* compressed well below 2 bytes per event */
+    CHECK(memory_build_view(&c, MEMORY_VIEW_PEAK, 1, &err) == 0);
+    CHECK_EQ_INT(profile_total_weight(&c.prof), 5000 * 48);
+    capture_data_free(&c);
+    /* a damaged deflate stream is an error, not a crash */
+    b.data[b.len - 5] ^= 0x55;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+int main(void)
+{
+    RUN(round_trip_and_views);
+    RUN(out_of_order_events_are_sorted);
+    RUN(truncated_and_garbage_fail);
+    RUN(aggregate_round_trip);
+    RUN(compressed_events_round_trip);
+    return CHECK_SUMMARY();
+}

@@ -1,0 +1,118 @@
+"""`pyrometer summary` and `pyrometer stats` on allocation captures, and the
+one-line errors (exit 2) for truncated, garbage and wrong-kind files."""
+import json
+import textwrap
+
+import pytest
+
+from conftest import DATA, run_cli
+from test_alloc_capture import run_py
+
+
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    d = tmp_path_factory.mktemp("reports")
+    run_py("""
+        from pyrometer import Tracker
+        def big():
+            return bytearray(8 << 20)
+        def many():
+            return [bytes(2000) for _ in range(300)]
+        with Tracker("out.alloc"):
+            a = big()
+            b = many()
+            del a
+    """, d)
+    return d / "out.alloc"
+
+
+def test_summary_table_sorted_and_limited(capture):
+    out = run_cli("summary", capture, "--bytes", check=True).stdout.splitlines()
+    assert out[1].split() == ["Location", "Total", "allocated", "Allocations", "Own", "at", "peak", "Total", "at",
+                              "peak"]
+    big = next(l for l in out if l.startswith("big "))
+    assert big.split()[2:4] == [str((8 << 20) + 1), "1"]   # bytearray adds a NUL
+    by_count = run_cli("summary", capture, "--sort", "count", "-n", "1", "--json", check=True).stdout
+    rows = json.loads(by_count)["locations"]
+    assert len(rows) == 1 and rows[0]["function"] == "many.<locals>.<listcomp>" and rows[0]["own_count"] >= 300
+    again = run_cli("summary", capture, check=True).stdout
+    assert again == run_cli("summary", capture, check=True).stdout      # deterministic
+
+
+def test_stats_json_and_text(capture):
+    s = json.loads(run_cli("stats", capture, "--json", check=True).stdout)
+    assert s["total_allocations"] >= 301
+    assert s["peak_bytes"] >= (8 << 20) + 300 * 2000
+    assert s["leaked_bytes"] >= 300 * 2000 and s["leaked_bytes"] < (8 << 20)
+    assert s["top_by_size"][0]["function"] == "big"
+    assert s["top_by_count"][0]["function"] == "many.<locals>.<listcomp>"
+    assert sum(b["count"] for b in s["histogram"]) == s["total_allocations"]
+    assert s["allocators"]["malloc"]["count"] >= 1
+    assert s["max_rss_bytes"] > 0
+    text = run_cli("stats", capture, check=True).stdout
+    assert "Peak (tracked heap)" in text and "Allocation sizes:" in text and "big (prog.py:" in text
+
+
+@pytest.mark.parametrize("cut", [5, 9, 30, -3])
+def test_truncated_capture_is_one_line_error(capture, tmp_path, cut):
+    data = capture.read_bytes()
+    bad = tmp_path / "bad.alloc"
+    bad.write_bytes(data[:cut])
+    for cmd in ("summary", "stats"):
+        proc = run_cli(cmd, bad)
+        assert proc.returncode == 2
+        assert proc.stderr.count("\n") == 1 and str(bad) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_garbage_after_magic_is_an_error(tmp_path):
+    bad = tmp_path / "junk.alloc"
+    bad.write_bytes(b"PYROMALC\x01" + bytes(range(200, 256)) * 4)
+    proc = run_cli("stats", bad)
+    assert proc.returncode == 2 and "junk.alloc" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_cpu_profile_is_refused_by_summary():
+    prof = next(DATA.glob("vmprof/*.prof"))
+    proc = run_cli("summary", prof)
+    assert proc.returncode == 2 and "not an allocation capture" in proc.stderr
+
+
+def test_run_alloc_cli_then_show_summary(tmp_path):
+    prog = tmp_path / "prog.py"
+    prog.write_text(textwrap.dedent("""
+        import os, sys
+        def grow():
+            return bytearray(6000011)
+        keep = grow()
+        pid = os.fork()
+        if pid == 0:
+            def child_only():
+                return bytearray(7000003)
+            x = child_only()
+            sys.exit(0)
+        os.waitpid(pid, 0)
+        print("parent done")
+    """))
+    out = tmp_path / "cli.alloc"
+    proc = run_cli("run", "--alloc", "--follow-fork", "-o", out, prog, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "parent done" in proc.stdout
+    show = run_cli("show", out, check=True).stdout
+    assert "grow" in show and "child_only" not in show
+    # launcher frames are cut: the program's module is a root of the tree
+    assert show.splitlines()[1].split()[3] == "<module>" and "prog.py" in show.splitlines()[1]
+    assert "_exec_main" not in show
+    children = list(tmp_path.glob("cli.alloc.*"))
+    assert len(children) == 1
+    child = run_cli("summary", children[0], "--bytes", check=True)
+    assert "child_only" in child.stdout and child.stderr == ""       # complete: no warning
+    leaks = run_cli("stats", out, "--json", check=True).stdout
+    assert json.loads(leaks)["meta"]["flags"] == "follow_fork"
+
+
+def test_run_alloc_module_and_code(tmp_path):
+    out = tmp_path / "c.alloc"
+    proc = run_cli("run", "--alloc", "-o", out, "-c", "x = bytearray(3000017)", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(run_cli("stats", out, "--json", check=True).stdout)
+    assert s["peak_bytes"] >= 3000017
