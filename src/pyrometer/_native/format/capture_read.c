@@ -342,8 +342,9 @@ void capture_data_free(capture_data *c)
     free(c->events);
     free(c->rss);
     free(c->aggregate);
+    /* Zeroed, not re-initialised: a fresh profile here was never freed
+     * (every read_capture leaked ~1 kB). A zeroed profile frees safely. */
     capture_data_init(c);
-    profile_init(&c->prof);
 }
 
 int capture_read_buffer(const uint8_t *data, size_t len, capture_data *out, prof_error *err)
