@@ -63,7 +63,7 @@ static void export_and_check(const profile *p, uint32_t thread)
         fprintf(stderr, "export %s failed: %s\n", FUZZ_EXPORT_FORMAT, err.message);
         FUZZ_ASSERT(rc == 0);
     }
-    if (rc == 0 && buf_ok(&out)) {
+    if (rc == 0 && buf_ok(&out) == 0) { /* buf_ok: 0 when every append succeeded */
         if (is_json_format(FUZZ_EXPORT_FORMAT)) {
             size_t at = 0;
             const char *why = json_problem(out.data, out.len, &at);

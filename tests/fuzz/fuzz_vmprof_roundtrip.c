@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf out;
     buf_init(&out);
     write_profile(&p, &out);
-    if (!buf_ok(&out)) {
+    if (buf_ok(&out) != 0) { /* out of memory while writing */
         buf_free(&out);
         profile_free(&p);
         return 0;
