@@ -24,7 +24,7 @@ FORKER = """
         if pid == 0:
             burn(0.02)
             keep = [bytearray(100) for _ in range(200)]
-            os.write(1, f"child {i} done\n".encode())   # one write: children share the pipe
+            os.write(1, f"child {i} done\\n".encode())   # one write: children share the pipe
             sys.exit(0)                 # a normal interpreter exit, atexit included
         pids.append(pid)
         burn(0.002)
