@@ -160,14 +160,31 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
     }
     int new_thread = thread != e->thread;
     int jump = seq != e->prev_seq + 1;
-    buf_putc(p, (char)(kind | (new_thread ? CAPTURE_EV_NEW_THREAD : 0) | (jump ? CAPTURE_EV_SEQ_JUMP : 0)));
+    /* The address of a recent event of this record, counting back from 1. */
+    uint32_t ref = 0;
+    uint32_t known = e->recent_pos < CAPTURE_RECENT ? e->recent_pos : CAPTURE_RECENT;
+    for (uint32_t k = 1; k <= known; k++) {
+        if (e->recent[(e->recent_pos - k) % CAPTURE_RECENT] == addr) {
+            ref = k;
+            break;
+        }
+    }
+    int unaligned = ref == 0 && (addr & 15) != 0;
+    buf_putc(p, (char)(kind | (new_thread ? CAPTURE_EV_NEW_THREAD : 0) | (jump ? CAPTURE_EV_SEQ_JUMP : 0) |
+                       (unaligned ? CAPTURE_EV_UNALIGNED : 0)));
     if (new_thread) {
         buf_put_varint(p, thread);
         e->thread = thread;
     }
     if (jump)
         buf_put_varint(p, zigzag((int64_t)(seq - (e->prev_seq + 1))));
-    buf_put_varint(p, zigzag((int64_t)(addr - e->prev_addr)));
+    buf_put_varint(p, ref);
+    if (ref == 0) {
+        buf_put_varint(p, zigzag((int64_t)((addr >> 4) - (e->prev_addr >> 4))));
+        if (unaligned)
+            buf_putc(p, (char)(addr & 15));
+    }
+    e->recent[e->recent_pos++ % CAPTURE_RECENT] = addr;
     if (capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP)
         buf_put_varint(p, size);
     if (capture_kind_is_alloc(kind))
@@ -177,7 +194,11 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
     e->count++;
 }
 
-/* Records below this size are not worth compressing. */
+/* Records below this size are not worth compressing. Level 6 costs the
+ * writer thread about twice level 1's time for ~20% smaller captures. */
+#ifndef CAPTURE_ZLIB_LEVEL
+#define CAPTURE_ZLIB_LEVEL 6
+#endif
 #define COMPRESS_MIN 512
 
 void capture_events_end(capture_events_enc *e, buf *out)
@@ -195,7 +216,7 @@ void capture_events_end(capture_events_enc *e, buf *out)
             memcpy(raw, h.data, h.len);
             memcpy(raw + h.len, e->payload.data, e->payload.len);
             uLongf zlen = (uLongf)compressBound(raw_len);
-            if (compress2((Bytef *)e->packed.data, &zlen, (const Bytef *)raw, raw_len, 1) == Z_OK && zlen < raw_len) {
+            if (compress2((Bytef *)e->packed.data, &zlen, (const Bytef *)raw, raw_len, CAPTURE_ZLIB_LEVEL) == Z_OK && zlen < raw_len) {
                 uint8_t lenbuf[10];
                 buf l = {(char *)lenbuf, 0, sizeof lenbuf, 0};
                 buf_put_varint(&l, raw_len);
@@ -219,5 +240,6 @@ void capture_events_end(capture_events_enc *e, buf *out)
     e->payload.failed = 0;
     e->count = 0;
     e->prev_addr = 0;
+    e->recent_pos = 0;
     e->thread = UINT32_MAX;
 }
