@@ -93,9 +93,13 @@ def enable(fileno, period=0.001, memory=False, lines=False, native=False, real_t
     ]
     meta.extend(extra_meta)
     period_us = max(1, int(round(period * 1e6)))
+    # The sample buffer's size; an environment knob for tests and for
+    # programs with very many threads (default 16 MiB).
+    ring_bytes = int(os.environ.get("PYROMETER_RING_BYTES", "0") or 0)
     _start_naming_threads()
     try:
-        _native.sampler_start(fileno, period_us, bool(real_time), bool(lines), bool(memory), meta, stop_code)
+        _native.sampler_start(fileno, period_us, bool(real_time), bool(lines), bool(memory), meta, stop_code,
+                              ring_bytes)
     except RuntimeError as exc:
         _stop_naming_threads()
         raise RuntimeError(str(exc)) from None

@@ -19,7 +19,7 @@ PyMODINIT_FUNC PyInit__native(void)
     if (binding_profile_error == NULL || PyModule_AddObjectRef(module, "ProfileError", binding_profile_error) < 0)
         goto error;
     if (binding_profile_register(module) < 0 || binding_sampler_register(module) < 0 ||
-        binding_alloc_register(module) < 0)
+        binding_viewer_register(module) < 0 || binding_alloc_register(module) < 0)
         goto error;
     return module;
 error:

@@ -118,11 +118,13 @@ def run_cpu(args, target):
     try:
         status = program.run(target)
     finally:
-        if os.getpid() != pid:
-            # A forked child that returned into us: the profile is the parent's.
-            os._exit(status)
-        info = sampling.disable()
-        out.close()
+        if os.getpid() == pid:
+            info = sampling.disable()
+            out.close()
+    if os.getpid() != pid:
+        # A forked child that returned into us: it was never sampled and the
+        # profile is the parent's; it exits as python would.
+        return status
     sys.stdout.flush()
     report(args, output, info)
     if args.web:
@@ -165,14 +167,11 @@ def run_alloc(args, target):
     try:
         status = program.run(target)
     finally:
-        if os.getpid() != pid:
-            # A forked child returning into us: with --follow-fork its own
-            # capture is finished here; the parent's is not touched.
-            try:
-                tracker.stop()
-            finally:
-                os._exit(status)
+        # In a forked child returning into us, stop() finishes the child's own
+        # capture (with --follow-fork); the parent's is not touched.
         tracker.stop()
+    if os.getpid() != pid:
+        return status
     sys.stdout.flush()
     if not args.quiet:
         print(f"pyrometer: allocations written to {output}", file=sys.stderr)

@@ -46,7 +46,9 @@ void profile_free(profile *p)
     hashidx_free(&p->node_index);
     free(p->samples);
     free(p->threads);
+    hashidx_free(&p->thread_index);
     free(p->meta);
+    hashidx_free(&p->meta_index);
     free(p->timeline);
     memset(p, 0, sizeof(*p));
 }
@@ -171,14 +173,29 @@ uint32_t profile_intern_node(profile *p, uint32_t parent, uint32_t function, int
     return id;
 }
 
+struct thread_key {
+    const profile *p;
+    uint64_t id;
+};
+
+static int thread_eq(const void *ctx, uint32_t index)
+{
+    const struct thread_key *k = ctx;
+    return k->p->threads[index].id == k->id;
+}
+
 uint32_t profile_intern_thread(profile *p, uint64_t id)
 {
-    /* Few threads per profile: a linear scan, newest first, is enough. */
-    for (uint32_t i = p->thread_count; i-- > 0;) {
-        if (p->threads[i].id == id)
-            return i;
-    }
+    /* Hashed, not scanned: a hostile file can name millions of threads,
+     * and a scan per sample made reading it quadratic. */
+    struct thread_key key = {p, id};
+    uint64_t hash = hash_mix(id, 0x74687264);
+    uint32_t found = hashidx_find(&p->thread_index, hash, thread_eq, &key);
+    if (found != UINT32_MAX)
+        return found;
     if (p->thread_count >= PROF_NONE - 1 || GROW(p->threads, p->thread_count, p->thread_cap) < 0)
+        return PROF_NONE;
+    if (hashidx_insert(&p->thread_index, hash, p->thread_count) < 0)
         return PROF_NONE;
     p->threads[p->thread_count] = (prof_thread){id, 0};
     return p->thread_count++;
@@ -194,19 +211,32 @@ int profile_add_sample(profile *p, uint32_t stack, uint32_t thread, int64_t weig
     return 0;
 }
 
+struct meta_key {
+    const profile *p;
+    uint32_t key;
+};
+
+static int meta_eq(const void *ctx, uint32_t index)
+{
+    const struct meta_key *k = ctx;
+    return k->p->meta[index].key == k->key;
+}
+
 int profile_set_meta(profile *p, const char *key, const char *value, size_t value_len)
 {
     uint32_t k = profile_intern_cstring(p, key);
     uint32_t v = profile_intern_string(p, value, value_len);
     if (k == PROF_NONE || v == PROF_NONE)
         return -1;
-    for (uint32_t i = 0; i < p->meta_count; i++) {
-        if (p->meta[i].key == k) {
-            p->meta[i].value = v;
-            return 0;
-        }
+    /* Hashed by key for the same reason as threads. */
+    struct meta_key mk = {p, k};
+    uint64_t hash = hash_mix(k, 0x6d657461);
+    uint32_t found = hashidx_find(&p->meta_index, hash, meta_eq, &mk);
+    if (found != UINT32_MAX) {
+        p->meta[found].value = v;
+        return 0;
     }
-    if (GROW(p->meta, p->meta_count, p->meta_cap) < 0)
+    if (GROW(p->meta, p->meta_count, p->meta_cap) < 0 || hashidx_insert(&p->meta_index, hash, p->meta_count) < 0)
         return -1;
     p->meta[p->meta_count++] = (prof_meta){k, v};
     return 0;

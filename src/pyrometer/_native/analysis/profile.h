@@ -95,9 +95,11 @@ typedef struct profile {
 
     prof_thread *threads;
     uint32_t thread_count, thread_cap;
+    hashidx thread_index;     /* by id: files may hold many threads */
 
     prof_meta *meta;
     uint32_t meta_count, meta_cap;
+    hashidx meta_index;       /* by key string id */
 
     prof_timeline_point *timeline;
     size_t timeline_count, timeline_cap;

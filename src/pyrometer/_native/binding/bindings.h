@@ -13,6 +13,7 @@ extern PyObject *binding_profile_error;
 
 int binding_profile_register(PyObject *module);   /* Profile, read_profile */
 int binding_sampler_register(PyObject *module);   /* enable/disable sampling */
+int binding_viewer_register(PyObject *module);    /* viewer_json */
 int binding_alloc_register(PyObject *module);     /* allocation tracker, read_capture, capture reports */
 
 /* Raises ProfileError with the prof_error's message. Returns NULL. */

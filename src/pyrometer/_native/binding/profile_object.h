@@ -19,8 +19,11 @@ PyObject *binding_profile_wrap(profile *p);
 /* Methods other binding files add to Profile, as PyMethodDef entries.
  * Each binding file declares its method functions here. */
 PyObject *binding_profile_export(PyObject *self, PyObject *args, PyObject *kwargs);
+PyObject *binding_profile_export_formats(PyObject *unused_self, PyObject *unused);
 #define BINDING_PROFILE_EXTRA_METHODS \
     {"export", (PyCFunction)(void (*)(void))binding_profile_export, METH_VARARGS | METH_KEYWORDS, \
-     "export(format, path, **options): write the profile in another format"},
+     "export(format, path, *, thread=None, name=None): write the profile in another format"}, \
+    {"export_formats", (PyCFunction)binding_profile_export_formats, METH_NOARGS | METH_STATIC, \
+     "export_formats() -> the format names export() accepts"},
 
 #endif

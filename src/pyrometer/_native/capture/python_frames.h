@@ -44,8 +44,9 @@ uint64_t py_native_thread_id(PyThreadState *ts);
  * 0 for none). */
 int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t stop_code, int *more);
 
-/* Counts frames as py_walk_frames would write them, stopping at limit. */
-int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code);
+/* Counts frames as py_walk_frames would write them, stopping at limit.
+ * *reached_stop (may be NULL) tells whether a stop_code frame was met. */
+int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code, int *reached_stop);
 
 /* Nonzero when addr holds an object whose type is the code type. */
 int py_is_code_object(uintptr_t addr);

@@ -102,18 +102,26 @@ int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t s
     return n;
 }
 
-int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code)
+int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code, int *reached_stop)
 {
-    int n = 0, budget = limit + 64;
+    int n = 0, budget = limit + 64, stopped = 0;
     _PyInterpreterFrame *f = top_frame(ts);
     while (f != NULL && n < limit && budget-- > 0) {
         PyCodeObject *co;
         int skip;
-        if (!frame_usable(f, &co, &skip) || (uintptr_t)co == stop_code)
+        if (!frame_usable(f, &co, &skip))
             break;
+        if ((uintptr_t)co == stop_code) {
+            stopped = 1;
+            break;
+        }
         n += !skip;
         f = f->previous;
     }
+    /* A stack deeper than the limit is the program's (the launcher's own
+     * stacks are shallow), so it counts as having reached the stop frame. */
+    if (reached_stop != NULL)
+        *reached_stop = stopped || (f != NULL && n >= limit);
     return n;
 }
 

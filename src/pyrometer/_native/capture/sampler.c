@@ -28,8 +28,8 @@
 #define DEFAULT_RING_BYTES ((size_t)16 << 20)
 #define MAX_THREAD_NAMES 4096
 #define MAX_THREAD_NAME 128
-/* How long the wall thread waits for the GIL holder's handler before it
- * samples the threads itself. */
+/* How long a wall request may stay unserved before the wall thread gives
+ * up on it (its target thread ended before the signal arrived). */
 #define WALL_HANDLER_WAIT_NS 10000000L
 
 typedef struct thread_name {
@@ -53,7 +53,6 @@ static struct sampler {
     pthread_t wall_thread;
     int wall_thread_started;
     _Atomic int wall_stop;
-    _Atomic uint64_t wall_ticks;
     struct timespec start_wall, start_cpu;
     int64_t start_epoch_us;
     pthread_mutex_t names_lock;
@@ -98,9 +97,21 @@ static int timespec_before(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* Asks the GIL holder to sample; returns 1 when it did. */
-static int ask_gil_holder(signal_sampler *s, pid_t pid)
+/* One wall tick: the GIL holder's handler samples every thread, or, when
+ * nobody holds the GIL (every thread blocked or in C), this thread does. */
+static void wall_tick(signal_sampler *s, pid_t pid, struct timespec *requested_at, const struct timespec *now)
 {
+    int state = atomic_load(&s->wall_request);
+    if (state != WALL_IDLE) {
+        /* The last request is not served yet. A signal to a thread that
+         * ended is never served: give up on it after a while. */
+        struct timespec give_up = *requested_at;
+        timespec_add_ns(&give_up, WALL_HANDLER_WAIT_NS);
+        int expected = WALL_REQUESTED;
+        if (timespec_before(now, &give_up) ||
+            !atomic_compare_exchange_strong(&s->wall_request, &expected, WALL_IDLE))
+            return;
+    }
     uint64_t tid = 0;
     fault_guard guard;
     if (FAULT_GUARD_ARM(&guard)) {
@@ -108,27 +119,15 @@ static int ask_gil_holder(signal_sampler *s, pid_t pid)
         tid = holder != NULL ? py_native_thread_id(holder) : 0;
         fault_guard_disarm();
     }
-    if (tid == 0)
-        return 0;
-    atomic_store(&s->wall_request, WALL_REQUESTED);
-    if (syscall(SYS_tgkill, pid, (pid_t)tid, WALL_SIGNAL) != 0) {
+    if (tid != 0) {
+        atomic_store(&s->wall_request, WALL_REQUESTED);
+        *requested_at = *now;
+        if (syscall(SYS_tgkill, pid, (pid_t)tid, WALL_SIGNAL) == 0)
+            return;
         atomic_store(&s->wall_request, WALL_IDLE);
-        return 0;
     }
-    struct timespec pause = {0, 20000};
-    for (long waited = 0;; waited += pause.tv_nsec) {
-        int state = atomic_load(&s->wall_request);
-        if (state == WALL_DONE || state == WALL_NOT_HOLDER) {
-            atomic_store(&s->wall_request, WALL_IDLE);
-            return state == WALL_DONE;
-        }
-        if (waited >= WALL_HANDLER_WAIT_NS && state == WALL_REQUESTED) {
-            int expected = WALL_REQUESTED;
-            if (atomic_compare_exchange_strong(&s->wall_request, &expected, WALL_IDLE))
-                return 0; /* cancelled before the handler claimed it */
-        }
-        nanosleep(&pause, NULL);
-    }
+    signal_sampler_sample_all(s, signal_sampler_rss_kb(s));
+    atomic_fetch_add(&s->wall_ticks, 1);
 }
 
 static void *wall_main(void *arg)
@@ -139,7 +138,7 @@ static void *wall_main(void *arg)
     /* Default timer slack (50 µs) would blur 10 kHz ticks. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     long period_ns = (long)S.opt.period_us * 1000L;
-    struct timespec next;
+    struct timespec next, requested_at = {0, 0};
     clock_gettime(CLOCK_MONOTONIC, &next);
     while (!atomic_load(&S.wall_stop)) {
         timespec_add_ns(&next, period_ns);
@@ -155,9 +154,8 @@ static void *wall_main(void *arg)
         }
         if (atomic_load(&S.wall_stop) || !atomic_load(&s->active))
             continue;
-        if (!ask_gil_holder(s, pid))
-            signal_sampler_sample_all(s, signal_sampler_rss_kb(s));
-        atomic_fetch_add(&S.wall_ticks, 1);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        wall_tick(s, pid, &requested_at, &now);
     }
     return NULL;
 }
@@ -261,6 +259,7 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
     s->statm_fd = -1;
     s->interp = PyInterpreterState_Main();
     s->stop_code = opt->stop_code;
+    s->launcher = PyThreadState_Get();
     s->page_kb = sysconf(_SC_PAGESIZE) / 1024;
     if (opt->memory && (s->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) < 0)
         return fail(err, err_len, "cannot read the process's memory size: %s", strerror(errno));
@@ -301,7 +300,6 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
         S.atfork_registered = 1;
     }
     S.name_count = 0;
-    atomic_store(&S.wall_ticks, 0);
     atomic_store(&S.wall_stop, 0);
     clock_gettime(CLOCK_MONOTONIC, &S.start_wall);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &S.start_cpu);
@@ -427,7 +425,7 @@ int sampler_stop(sampler_result *result, char *err, size_t err_len)
         result->delivered_hz = result->seconds > 0 ? (double)(result->samples + result->dropped) / result->seconds : 0;
     } else {
         result->seconds = seconds_since(CLOCK_MONOTONIC, &S.start_wall);
-        result->delivered_hz = result->seconds > 0 ? (double)atomic_load(&S.wall_ticks) / result->seconds : 0;
+        result->delivered_hz = result->seconds > 0 ? (double)atomic_load(&s->wall_ticks) / result->seconds : 0;
     }
     buf epilogue;
     buf_init(&epilogue);

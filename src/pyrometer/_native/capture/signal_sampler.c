@@ -33,9 +33,12 @@ int64_t signal_sampler_rss_kb(const signal_sampler *s)
  * otherwise). Returns 1 when a sample was committed. */
 static int sample_thread(signal_sampler *s, PyThreadState *ts, int64_t rss_kb, void *volatile *reserved)
 {
-    int depth = py_count_frames(ts, SAMPLER_MAX_DEPTH + 1, s->stop_code);
+    int reached_stop;
+    int depth = py_count_frames(ts, SAMPLER_MAX_DEPTH + 1, s->stop_code, &reached_stop);
     if (depth == 0)
         return 0; /* no Python frames: a thread starting up or in C only */
+    if (ts == s->launcher && s->stop_code != 0 && !reached_stop)
+        return 0; /* the launcher before or after the program: pyrometer's own time */
     int truncated = depth > SAMPLER_MAX_DEPTH;
     if (truncated)
         depth = SAMPLER_MAX_DEPTH;
@@ -112,15 +115,13 @@ static void serve_wall_request(signal_sampler *s)
     int expected = WALL_REQUESTED;
     if (!atomic_compare_exchange_strong(&s->wall_request, &expected, WALL_SERVING))
         return; /* cancelled, or a stale signal */
-    PyThreadState *me = py_current_thread_state();
-    /* Holding the GIL means no other thread can push or pop frames, so
-     * every thread's stack reads consistently from here. */
-    if (me != NULL && py_gil_holder() == me) {
-        signal_sampler_sample_all(s, signal_sampler_rss_kb(s));
-        atomic_store(&s->wall_request, WALL_DONE);
-    } else {
-        atomic_store(&s->wall_request, WALL_NOT_HOLDER);
-    }
+    /* While this thread holds the GIL no other thread can push or pop
+     * frames, so every stack reads consistently. If it let the GIL go
+     * between the request and now, the walk is as good as the wall
+     * thread's own (guarded, possibly torn) and still safe. */
+    signal_sampler_sample_all(s, signal_sampler_rss_kb(s));
+    atomic_fetch_add(&s->wall_ticks, 1);
+    atomic_store(&s->wall_request, WALL_IDLE);
 }
 
 void signal_sampler_handler(int sig, siginfo_t *info, void *context)

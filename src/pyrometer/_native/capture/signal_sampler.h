@@ -19,9 +19,10 @@
 /* The signal the per-thread CPU timers send (CPU mode). */
 #define CPU_SIGNAL (SIGRTMIN + 4)
 
-/* Wall requests: the sampler thread sets REQUESTED and signals the GIL
- * holder; the handler claims it (SERVING) and reports DONE or NOT_HOLDER. */
-enum { WALL_IDLE = 0, WALL_REQUESTED, WALL_SERVING, WALL_DONE, WALL_NOT_HOLDER };
+/* Wall requests: the wall thread sets REQUESTED and signals the GIL
+ * holder; its handler claims the request (SERVING), samples every thread
+ * and sets IDLE again. The wall thread does not wait for it. */
+enum { WALL_IDLE = 0, WALL_REQUESTED, WALL_SERVING };
 
 typedef struct signal_sampler {
     _Atomic int active;             /* handlers do nothing when 0 */
@@ -32,7 +33,9 @@ typedef struct signal_sampler {
     long page_kb;
     PyInterpreterState *interp;
     uintptr_t stop_code;            /* the launcher's code: frames from it rootward are not the program's */
+    PyThreadState *launcher;        /* the thread running the launcher (it called start) */
     _Atomic uint64_t samples;       /* entries committed */
+    _Atomic uint64_t wall_ticks;    /* wall ticks served (by a handler or the wall thread) */
     _Atomic uint64_t faults;        /* walks abandoned on a fault */
 } signal_sampler;
 

@@ -303,7 +303,9 @@ static int read_time(reader *r, int64_t *out)
         return 1;
     int64_t seconds = (int64_t)load_le(t, 8);
     int64_t micros = (int64_t)load_le(t + 8, 8);
-    *out = seconds * 1000000 + micros;
+    /* Untrusted values: a time that does not fit in µs is unknown (0), not UB. */
+    if (__builtin_mul_overflow(seconds, 1000000, out) || __builtin_add_overflow(*out, micros, out))
+        *out = 0;
     return 0;
 }
 
@@ -449,10 +451,11 @@ static int read_stack(reader *r, size_t at, int store)
             read_addr(c, &code);
             i++;
             /* Writers store the line positive; vmprof's reader negates it in
-             * memory only. Accept either sign. */
+             * memory only. Accept either sign (INT64_MIN from a file reads as
+             * unknown: negating it would overflow). */
             int64_t line = (int64_t)(c->addr_size == 4 ? (uint64_t)(int64_t)(int32_t)entry : entry);
             if (line < 0)
-                line = -line;
+                line = line == INT64_MIN ? 0 : -line;
             r->frames[nframes] = code;
             r->lines[nframes++] = line > 0 && line < INT32_MAX ? (int32_t)line : 0;
         } else {
@@ -597,7 +600,8 @@ static int gunzip(const uint8_t *data, size_t len, uint8_t **out, size_t *out_le
     memset(&z, 0, sizeof(z));
     if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
         return prof_error_set(err, 0, "cannot start gzip decoding");
-    size_t cap = len * 4 + 4096, used = 0;
+    /* A first guess from the input size, never above the named limit. */
+    size_t cap = len > (VMPROF_MAX_DECOMPRESSED - 4096) / 4 ? VMPROF_MAX_DECOMPRESSED : len * 4 + 4096, used = 0;
     uint8_t *result = malloc(cap);
     if (result == NULL) {
         inflateEnd(&z);
@@ -668,7 +672,8 @@ static int parse(const uint8_t *data, size_t len, profile *p, prof_error *err)
     if (rc == 0)
         rc = read_records(&r, 0);
     if (rc == 0 && !r.have_header && r.c.pos == records_start)
-        rc = prof_error_set(err, (int64_t)records_start, "truncated profile: no records after the prologue");
+        rc = prof_error_set(err, (int64_t)records_start, "truncated profile: cut short in the header at byte %zu",
+                            records_start);
     if (rc == 0) {
         size_t end_first = r.c.pos;
         int truncated = r.c.truncated;
