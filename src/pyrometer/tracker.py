@@ -11,6 +11,7 @@ import atexit
 import os
 import shlex
 import sys
+import warnings
 
 from pyrometer import _native
 
@@ -43,6 +44,9 @@ class Tracker:
         self._active = False
         self._pid = None
         self._spool = None
+        #: after stop(): None, or why the capture is incomplete (a write failed:
+        #: full disk, file size limit; recording stopped there, the program ran on)
+        self.write_error = None
 
     def start(self):
         if self._active:
@@ -64,6 +68,9 @@ class Tracker:
         return self
 
     def stop(self):
+        """Finishes the capture. A write failure during the run does not raise
+        (the program's work is done): it is in `write_error` and a
+        RuntimeWarning."""
         if not self._active:
             return
         self._active = False
@@ -72,7 +79,13 @@ class Tracker:
             # A forked child: its own capture (follow_fork) ends at its exit.
             _native.alloc_stop()
             return
-        _native.alloc_stop()
+        self.write_error = _native.alloc_stop()
+        if self.write_error is not None:
+            warnings.warn(self.write_error, RuntimeWarning, stacklevel=2)
+            if self._spool is not None:
+                os.unlink(self._spool)
+                self._spool = None
+            return
         if self._spool is not None:
             try:
                 _native.capture_aggregate(self._spool, self.path)

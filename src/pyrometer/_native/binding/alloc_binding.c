@@ -54,19 +54,19 @@ static PyObject *alloc_start(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_RETURN_NONE;
 }
 
+/* alloc_stop() -> None, or the one-line message of a write failure (the
+ * capture is still readable up to where it stopped). */
 static PyObject *alloc_stop(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
     char err[512] = "";
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = alloc_tracker_stop(err, sizeof err);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
-        PyErr_SetString(PyExc_OSError, err);
-        return NULL;
-    }
+    /* With the GIL held: stopping swaps the PyMem allocators back, which
+     * must not race with other Python threads. The writer's final flush
+     * never needs the GIL, so joining it here cannot deadlock. */
+    int rc = alloc_tracker_stop(err, sizeof err);
+    if (rc < 0)
+        return PyUnicode_FromString(err);
     Py_RETURN_NONE;
 }
 
@@ -280,7 +280,7 @@ static PyObject *capture_aggregate(PyObject *module, PyObject *args)
 static PyMethodDef alloc_methods[] = {
     {"alloc_start", (PyCFunction)(void (*)(void))alloc_start, METH_VARARGS | METH_KEYWORDS,
      "alloc_start(path, native, trace_python_allocators, follow_fork, rss_interval, command_line)"},
-    {"alloc_stop", alloc_stop, METH_NOARGS, "alloc_stop(): finish the capture file"},
+    {"alloc_stop", alloc_stop, METH_NOARGS, "alloc_stop() -> None, or the message of a write failure"},
     {"alloc_active", alloc_active, METH_NOARGS, "alloc_active() -> bool"},
     {"read_capture", read_capture, METH_VARARGS,
      "read_capture(path, view='peak', temporary_threshold=1) -> Profile weighted in bytes"},

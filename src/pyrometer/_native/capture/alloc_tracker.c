@@ -90,6 +90,7 @@ static struct {
     struct timespec start_mono;
     uint64_t start_epoch_us;
     int write_errno;
+    uint64_t file_good;            /* bytes of the file known complete */
     writer_state w;
 } tr = {.fd = -1, .statm_fd = -1, .threads_mutex = PTHREAD_MUTEX_INITIALIZER};
 
@@ -243,19 +244,28 @@ static void writer_functions_and_nodes(writer_state *w)
     }
 }
 
+/* Writes the buffer out whole. On a write error (full disk, file size
+ * limit) recording stops for good: the file is cut back to the end of the
+ * last complete write, so it stays a readable capture (without trailer),
+ * and the program runs on untracked. */
 static void write_out(writer_state *w)
 {
     size_t off = 0;
-    while (off < w->out.len && tr.fd >= 0) {
+    while (off < w->out.len && tr.fd >= 0 && !tr.write_errno) {
         ssize_t n = write(tr.fd, w->out.data + off, w->out.len - off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             tr.write_errno = errno;
+            if (off > 0 && ftruncate(tr.fd, (off_t)tr.file_good) < 0)
+                tr.write_errno = errno;
+            alloc_tracker_on = 0;
             break;
         }
         off += (size_t)n;
     }
+    if (!tr.write_errno)
+        tr.file_good += w->out.len;
     w->out.len = 0;
 }
 
@@ -412,6 +422,8 @@ static int open_capture(const char *path)
     if (fd < 0)
         return -1;
     tr.fd = fd;
+    tr.file_good = 0;
+    tr.write_errno = 0;
     tr.generation++;
     tr.start_epoch_us = epoch_us();
     clock_gettime(CLOCK_MONOTONIC, &tr.start_mono);
@@ -588,7 +600,8 @@ int alloc_tracker_stop(char *err, size_t errlen)
     close_capture();
     alloc_guard = g;
     if (tr.write_errno) {
-        snprintf(err, errlen, "%s: write failed: %s", tr.path, strerror(tr.write_errno));
+        snprintf(err, errlen, "%s: write failed (%s): recording stopped, the capture ends at byte %llu",
+                 tr.path, strerror(tr.write_errno), (unsigned long long)tr.file_good);
         return -1;
     }
     return 0;

@@ -28,9 +28,10 @@ extern volatile int alloc_tracker_on;
 int alloc_tracker_start(const alloc_options *opt, char *err, size_t errlen);
 
 /* Stops tracking, drains every ring, writes the trailer and closes the
- * file. Caller holds the GIL. 0, or -1 with a message (write error,
- * events dropped...). A no-op returning 0 in a forked child that does not
- * own the tracker. */
+ * file. Caller holds the GIL. 0, or -1 with a message when a write failed
+ * during the run (recording stopped then; the file holds what was written
+ * before). A no-op returning 0 in a forked child that does not own the
+ * tracker. */
 int alloc_tracker_stop(char *err, size_t errlen);
 
 /* Records one event of the calling thread. Called by the hooks with the
