@@ -324,3 +324,25 @@ def test_aggregate_file_is_small_and_agrees(tmp_path, allocext):
         assert a["churn"] == b["churn"] >= 10 * 100003
     with pytest.raises(_native.ProfileError, match="aggregate"):
         _native.read_capture(str(agg), "temporary", 1)
+
+
+def test_tracker_alongside_cpu_sampler(tmp_path):
+    run_py("""
+        import pyrometer
+        def spin():
+            total = 0
+            for i in range(3_000_000):
+                total += i % 7
+            return total
+        def hold():
+            return bytearray(9000011)
+        with pyrometer.Profiler("cpu.prof", period=0.001) as prof:
+            with pyrometer.Tracker("mem.alloc"):
+                spin()
+                x = hold()
+    """, tmp_path)
+    mem = by_function(_native.read_capture(str(tmp_path / "mem.alloc"), "peak", 1))
+    assert mem["hold"] >= 9000011
+    cpu = _native.read_profile(str(tmp_path / "cpu.prof"))
+    assert cpu.sample_count > 10
+    assert any(f[0] == "spin" for f in cpu.functions())
