@@ -346,3 +346,50 @@ def test_tracker_alongside_cpu_sampler(tmp_path):
     cpu = _native.read_profile(str(tmp_path / "cpu.prof"))
     assert cpu.sample_count > 10
     assert any(f[0] == "spin" for f in cpu.functions())
+
+
+def test_threads_exact_counts_and_cross_thread_frees(tmp_path):
+    run_py("""
+        import queue, threading
+        from pyrometer import Tracker
+        N = 3000
+        kept = {}
+        def worker(t):
+            mine = [None] * N
+            for i in range(N):
+                mine[i] = bytearray(1000 + t * 10000 + i)      # the only allocation on this line
+            kept[t] = mine[: N // 3]
+        def producer(q):
+            for i in range(N):
+                b = bytearray(700 + i)
+                q.put(b)
+            del b
+            q.put(None)
+        def consumer(q):
+            while q.get() is not None:
+                pass            # the block dies here, in the other thread
+        with Tracker("out.alloc"):
+            ts = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+            q = queue.Queue(maxsize=64)
+            ts += [threading.Thread(target=producer, args=(q,)), threading.Thread(target=consumer, args=(q,))]
+            for t in ts: t.start()
+            for t in ts: t.join()
+    """, tmp_path)
+    path = str(tmp_path / "out.alloc")
+    report = _native.capture_report(path)
+    n = 3000
+    workers = location(report, "worker")
+    listcomp = [max(workers, key=lambda r: r[4])]        # the bytearray line
+    sizes = sum(1000 + t * 10000 + i + 1 for t in range(4) for i in range(n))       # +1: bytearray's NUL
+    # Besides the 4n buffers, the line may also have mapped pymalloc arenas
+    # (1 MiB each) for the bytearray objects themselves: exactly that much more.
+    count, total = sum(r[4] for r in listcomp), sum(r[3] for r in listcomp)
+    arenas = count - 4 * n
+    assert 0 <= arenas <= 8 and total - sizes == arenas * MB, (count, total, sizes)
+    leaked = sum(1000 + t * 10000 + i + 1 for t in range(4) for i in range(n // 3))
+    extra = sum(r[7] for r in listcomp) - leaked
+    assert extra % MB == 0 and 0 <= extra <= arenas * MB
+    prod = [max(location(report, "producer"), key=lambda r: r[4])]
+    arenas = sum(r[4] for r in prod) - n
+    assert 0 <= arenas <= 4
+    assert sum(r[7] for r in prod) % MB == 0 and sum(r[7] for r in prod) <= arenas * MB   # all buffers freed
