@@ -393,3 +393,23 @@ def test_threads_exact_counts_and_cross_thread_frees(tmp_path):
     arenas = sum(r[4] for r in prod) - n
     assert 0 <= arenas <= 4
     assert sum(r[7] for r in prod) % MB == 0 and sum(r[7] for r in prod) <= arenas * MB   # all buffers freed
+
+
+def test_aggregate_with_follow_fork_names_children_after_the_output(tmp_path):
+    run_py("""
+        import os
+        from pyrometer import Tracker
+        with Tracker("out.alloc", aggregate=True, follow_fork=True):
+            a = bytearray(2000003)
+            pid = os.fork()
+            if pid == 0:
+                b = bytearray(3000017)
+                os._exit(0)
+            os.waitpid(pid, 0)
+            open("child.pid", "w").write(str(pid))
+    """, tmp_path)
+    child = tmp_path / f"out.alloc.{(tmp_path / 'child.pid').read_text()}"
+    assert child.exists()
+    assert _native.capture_report(str(child))["peak_bytes"] >= 3000017
+    assert _native.capture_report(str(tmp_path / "out.alloc"))["meta"]["flags"] == "follow_fork,aggregate"
+    assert sorted(p.name for p in tmp_path.glob("out.alloc*")) == sorted(["out.alloc", child.name])

@@ -27,6 +27,7 @@ class Tracker:
     follow_fork: forked children keep tracking into `path.<pid>`.
     aggregate: write only per-stack totals at the peak and at exit (a small file;
         events are spooled to a temporary file next to `path` during the run).
+        Children followed with follow_fork write full captures (`path.<pid>`).
     rss_interval: seconds between RSS samples (and writer flushes).
     stop_code: a code object whose frame and its callers are left out of every
         stack (`pyrometer run` passes its launcher's).
@@ -61,7 +62,7 @@ class Tracker:
         command_line = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
         _native.alloc_start(target, native=self.native, trace_python_allocators=self.trace_python_allocators,
                             follow_fork=self.follow_fork, rss_interval=self.rss_interval,
-                            command_line=command_line, stop_code=self.stop_code)
+                            command_line=command_line, stop_code=self.stop_code, fork_path=self.path)
         self._active = True
         self._pid = os.getpid()
         atexit.register(self._stop_at_exit)

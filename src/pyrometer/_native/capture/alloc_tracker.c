@@ -74,6 +74,7 @@ static struct {
     int fd, statm_fd;
     pid_t owner;
     char path[MAX_PATH_LEN];
+    char fork_base[MAX_PATH_LEN];
     alloc_options opt;
     char command_line[8192], python_version[64];
     uint32_t generation;
@@ -504,10 +505,11 @@ static void after_fork_child(void)
         alloc_guard = g;
         return;
     }
-    char path[MAX_PATH_LEN + 32];
-    snprintf(path, sizeof path, "%s.%d", tr.path, (int)getpid());
+    /* fork_base is at most MAX_PATH_LEN - 32 long (checked at start). */
+    int n = snprintf(tr.path, sizeof tr.path, "%.*s.%d", MAX_PATH_LEN - 32, tr.fork_base, (int)getpid());
+    (void)n;
     tr.owner = getpid();
-    if (open_capture(path) < 0)
+    if (open_capture(tr.path) < 0)
         alloc_tracker_on = 0;
     alloc_guard = g;
 }
@@ -536,7 +538,7 @@ int alloc_tracker_start(const alloc_options *opt, char *err, size_t errlen)
         snprintf(err, errlen, "an allocation tracker is already active in this process (writing %s)", tr.path);
         return -1;
     }
-    if (strlen(opt->path) >= MAX_PATH_LEN) {
+    if (strlen(opt->path) >= MAX_PATH_LEN - 32 || (opt->fork_base && strlen(opt->fork_base) >= MAX_PATH_LEN - 32)) {
         snprintf(err, errlen, "path too long");
         return -1;
     }
@@ -557,6 +559,7 @@ int alloc_tracker_start(const alloc_options *opt, char *err, size_t errlen)
     if (tr.opt.rss_interval_us == 0)
         tr.opt.rss_interval_us = 10000;
     snprintf(tr.path, sizeof tr.path, "%s", opt->path);
+    snprintf(tr.fork_base, sizeof tr.fork_base, "%s", opt->fork_base ? opt->fork_base : opt->path);
     snprintf(tr.command_line, sizeof tr.command_line, "%s", opt->command_line ? opt->command_line : "");
     snprintf(tr.python_version, sizeof tr.python_version, "%s", opt->python_version ? opt->python_version : "");
     tr.opt.path = tr.path;

@@ -18,6 +18,7 @@ typedef struct alloc_options {
     int native, trace_python_allocators, follow_fork, aggregate;
     uint64_t rss_interval_us;
     const char *command_line, *python_version;
+    const char *fork_base;   /* follow_fork: children write <fork_base>.<pid>; NULL: path */
 } alloc_options;
 
 /* 1 while a tracker records in this process. */
