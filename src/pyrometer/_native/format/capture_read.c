@@ -361,8 +361,7 @@ void capture_data_free(capture_data *c)
     free(c->events);
     free(c->rss);
     free(c->aggregate);
-    capture_data_init(c);
-    profile_init(&c->prof);
+    capture_data_init(c);   /* freeing twice is harmless: everything is NULL now */
 }
 
 int capture_read_buffer(const uint8_t *data, size_t len, capture_data *out, prof_error *err)
