@@ -222,6 +222,9 @@ static uint32_t writer_string(writer_state *w, const char *s)
 
 static void writer_functions_and_nodes(writer_state *w)
 {
+    /* Nodes first: a node is published after its function, so every node
+     * counted here has its function counted below. */
+    uint32_t nn = alloc_stack_node_count();
     uint32_t nf = alloc_stack_function_count();
     for (; w->emitted_functions < nf; w->emitted_functions++) {
         const alloc_function_info *f = alloc_stack_function(w->emitted_functions);
@@ -238,7 +241,6 @@ static void writer_functions_and_nodes(writer_state *w)
         }
         capture_write_function(&w->out, name, file, f->first_line, f->kind);
     }
-    uint32_t nn = alloc_stack_node_count();
     for (; w->emitted_nodes < nn; w->emitted_nodes++) {
         const alloc_node_info *n = alloc_stack_node(w->emitted_nodes);
         capture_write_node(&w->out, n->parent, n->function, n->line);
