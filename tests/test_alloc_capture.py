@@ -186,23 +186,53 @@ def test_fork_with_and_without_follow_fork(tmp_path):
 
 
 def test_multiprocessing_fork_children(tmp_path):
-    run_py("""
+    proc = run_py("""
         import multiprocessing as mp
         from pyrometer import Tracker
         def job(n):
             return len(bytearray(n))
         if __name__ == "__main__":
             with Tracker("out.alloc", follow_fork=True):
-                with mp.get_context("fork").Pool(2) as pool:
-                    assert sum(pool.map(job, [4000037] * 4)) == 4 * 4000037
+                pool = mp.get_context("fork").Pool(2)
+                assert sum(pool.map(job, [4000037] * 4)) == 4 * 4000037
+                pool.close()   # workers exit through os._exit: their captures get a trailer
+                pool.join()
+                print("exitcodes", [p.exitcode for p in pool._pool])
     """, tmp_path)
     children = list(tmp_path.glob("out.alloc.*"))
-    assert len(children) >= 2
+    assert len(children) == 2
     total = 0
     for c in children:
         report = _native.capture_report(str(c))
+        assert report["warning"] == "", (c.name, proc.stdout)
         total += sum(r[3] for r in report["locations"] if r[0] == "job")
-    assert total >= 4 * 4000037
+    assert total == 4 * 4000038      # bytearray(n) allocates n + 1
+
+
+def test_multiprocessing_pool_terminate_keeps_what_was_flushed(tmp_path):
+    """`with Pool()` ends with terminate(): a worker still busy gets SIGTERM and
+    no exit hook runs; an idle one may exit cleanly first. Either way each
+    capture loads (killed: with a warning) up to its last flush."""
+    run_py("""
+        import multiprocessing as mp, time
+        from pyrometer import Tracker
+        def job(n):
+            x = bytearray(n)
+            time.sleep(0.1)   # > the 10 ms flush interval
+            return len(x)
+        if __name__ == "__main__":
+            with Tracker("out.alloc", follow_fork=True):
+                with mp.get_context("fork").Pool(2) as pool:
+                    assert sum(pool.map(job, [4000037] * 2, chunksize=1)) == 2 * 4000037
+    """, tmp_path)
+    children = list(tmp_path.glob("out.alloc.*"))
+    assert len(children) == 2
+    seen = 0
+    for c in children:
+        report = _native.capture_report(str(c))
+        assert report["warning"] == "" or "no trailer" in report["warning"]
+        seen += sum(r[3] for r in report["locations"] if r[0] == "job")
+    assert seen == 2 * 4000038
 
 
 def test_second_tracker_raises_and_api_restarts(tmp_path):
