@@ -9,6 +9,7 @@ import importlib
 import sys
 
 from pyrometer.errors import UsageError
+from pyrometer.program import EXIT_KEYBOARD_INTERRUPT
 
 COMMANDS = ["run", "show", "flamegraph", "export", "summary", "stats"]
 
@@ -33,6 +34,18 @@ def build_parser():
     return parser
 
 
+def die_by_sigint():
+    """Ends the process the way python does after an uncaught
+    KeyboardInterrupt, so the parent sees death by SIGINT."""
+    import os
+    import signal
+    sys.stdout.flush()
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    return 130
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
@@ -42,7 +55,10 @@ def main(argv=None):
             # the options so argparse never sees the program's arguments.
             from pyrometer.commands import run as run_command
             args, target = run_command.parse(argv[1:])
-            return run_command.execute(args, target)
+            status = run_command.execute(args, target)
+            if status == EXIT_KEYBOARD_INTERRUPT:
+                die_by_sigint()
+            return status
         args = parser.parse_args(argv)
         return args.handler(args)
     except UsageError as exc:

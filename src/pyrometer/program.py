@@ -14,6 +14,11 @@ import types
 from pyrometer.errors import UsageError
 
 
+# run()'s status for an uncaught KeyboardInterrupt: after the profile is
+# written the CLI dies by SIGINT, as python itself does.
+EXIT_KEYBOARD_INTERRUPT = -2
+
+
 class Target:
     """What to run: kind is 'script', 'module' or 'code'."""
 
@@ -132,10 +137,10 @@ def _join_non_daemon_threads():
             t.join()
 
 
-def _exec_main(code, namespace):
+def _exec_main(run_program, *args):
     """The program's outermost frame runs inside this one; samplers stop
     their walk here (ENTRY_CODE) so pyrometer's own frames never show."""
-    exec(code, namespace)
+    run_program(*args)
 
 
 ENTRY_CODE = _exec_main.__code__
@@ -151,22 +156,20 @@ def _new_main_module(**attrs):
 def _run_script(path):
     if os.path.isdir(path) or not os.path.isfile(path):
         # A directory or zip file with __main__.py: runpy knows those layouts.
-        runpy.run_path(path, run_name="__main__")
+        _exec_main(runpy.run_path, path, None, "__main__")
         return
     with open(path, "rb") as f:
         source = f.read()
     code = compile(source, path, "exec", dont_inherit=True)
     main = _new_main_module(__file__=path, __loader__=None, __spec__=None, __package__=None)
-    _exec_main(code, main.__dict__)
+    _exec_main(exec, code, main.__dict__)
 
 
 def _run_module(name):
-    mod_name, spec, code = runpy._get_module_details(name)  # what `python -m` itself uses
-    sys.argv[0] = spec.origin
-    main = _new_main_module(__file__=spec.origin, __loader__=spec.loader, __spec__=spec,
-                            __package__=spec.parent)
-    del mod_name
-    _exec_main(code, main.__dict__)
+    # Exactly what `python -m` runs, so tracebacks and stacks show the same
+    # runpy frames python's own would.
+    _new_main_module()
+    _exec_main(runpy._run_module_as_main, name, True)
 
 
 def run(target):
@@ -190,12 +193,12 @@ def run(target):
                 sys.path[0] = ""
                 main = _new_main_module(__file__=None, __loader__=None, __spec__=None, __package__=None)
                 del main.__dict__["__file__"]
-                _exec_main(compile(target.value, "<string>", "exec"), main.__dict__)
+                _exec_main(exec, compile(target.value, "<string>", "exec"), main.__dict__)
         except SystemExit as exc:
             status = _exit_code(exc)
         except KeyboardInterrupt as exc:
             _print_program_traceback(exc)
-            return 130
+            return EXIT_KEYBOARD_INTERRUPT
         except BaseException as exc:  # noqa: BLE001 - the program's own uncaught exception
             _print_program_traceback(exc)
             status = 1

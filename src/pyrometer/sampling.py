@@ -22,41 +22,41 @@ MAX_PERIOD = 3600.0
 # What the last completed run delivered (samples, dropped, delivered_hz, ...).
 last_run = None
 
-_original_bootstrap = None
-
-
-def _note_current_thread():
-    _native.note_thread_name(threading.get_native_id(), threading.current_thread().name)
+_original_set_native_id = None
 
 
 def _start_naming_threads():
-    """Records each thread's name when it starts, and the living ones now."""
-    global _original_bootstrap
+    """Records each thread's name when it starts, and the living ones now.
+
+    Thread._set_native_id runs first thing in every new thread, so wrapping
+    it names the thread (and arms its CPU timer) without leaving a frame of
+    ours on the thread's stack."""
+    global _original_set_native_id
     for thread in threading.enumerate():
         if thread.native_id is not None:
             _native.note_thread_name(thread.native_id, thread.name)
-    if _original_bootstrap is None:
-        _original_bootstrap = threading.Thread._bootstrap_inner
+    if _original_set_native_id is None:
+        _original_set_native_id = threading.Thread._set_native_id
 
-        def _bootstrap_inner(self):
+        def _set_native_id(self):
+            _original_set_native_id(self)
             try:
                 _native.sampler_watch_current_thread()
-                _native.note_thread_name(threading.get_native_id(), self.name)
+                _native.note_thread_name(self.native_id, self.name)
             except Exception:  # noqa: BLE001 - naming must never break a thread
                 pass
-            return _original_bootstrap(self)
 
-        threading.Thread._bootstrap_inner = _bootstrap_inner
+        threading.Thread._set_native_id = _set_native_id
 
 
 def _stop_naming_threads():
-    global _original_bootstrap
+    global _original_set_native_id
     for thread in threading.enumerate():  # names may have changed since start
         if thread.native_id is not None:
             _native.note_thread_name(thread.native_id, thread.name)
-    if _original_bootstrap is not None:
-        threading.Thread._bootstrap_inner = _original_bootstrap
-        _original_bootstrap = None
+    if _original_set_native_id is not None:
+        threading.Thread._set_native_id = _original_set_native_id
+        _original_set_native_id = None
 
 
 def enable(fileno, period=0.001, memory=False, lines=False, native=False, real_time=False, *, extra_meta=(),

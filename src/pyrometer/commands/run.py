@@ -190,11 +190,11 @@ def report(args, output, info):
         return
     from pyrometer.stats import read_profile
     from pyrometer.commands.show import print_summary
+    if info.get("write_failed"):
+        return  # the writer's one warning said what happened and what was kept
     mode = "wall" if args.mode == "wall" else "cpu"
     print(f"pyrometer: {info['samples']} samples ({mode}, {info['delivered_hz']:.0f} Hz delivered, "
           f"{info['dropped']} dropped) written to {output}", file=sys.stderr)
-    if info.get("write_failed"):
-        print(f"pyrometer: warning: {output} was not written completely", file=sys.stderr)
     if not args.output:
         try:
             stats = read_profile(output)

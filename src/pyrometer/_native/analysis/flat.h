@@ -14,4 +14,11 @@
  * all). 0, or -1 with err set. */
 int flat_function_totals(const profile *p, uint32_t thread, int64_t *self, int64_t *total, prof_error *err);
 
+/* Per stack node: self[n] is the weight of samples ending at node n;
+ * total[n] is the weight of samples through n, but only where no ancestor
+ * of n runs the same function at the same line (else 0), so summing total
+ * over the nodes of one (function, line) counts each sample once.
+ * Arrays of p->node_count entries. 0, or -1 with err set. */
+int flat_line_totals(const profile *p, uint32_t thread, int64_t *self, int64_t *total, prof_error *err);
+
 #endif

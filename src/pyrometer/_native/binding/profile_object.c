@@ -162,39 +162,58 @@ static PyObject *Profile_calltree(ProfileObject *self, PyObject *args)
     return result;
 }
 
-/* line_hits(thread=-1) -> {(function, line): weight} over each sample's leaf frame
- * and every frame's line in its stack ("total" hits), as (self, total). */
-static PyObject *Profile_line_hits(ProfileObject *self, PyObject *args)
+/* A pair of lists from two int64 arrays of n entries (or NULL with an exception). */
+static PyObject *two_lists(const int64_t *a, const int64_t *b, uint32_t n)
+{
+    PyObject *first = PyList_New(n), *second = PyList_New(n), *result = NULL;
+    if (first && second) {
+        for (uint32_t i = 0; i < n; i++) {
+            PyList_SET_ITEM(first, i, PyLong_FromLongLong(a[i]));
+            PyList_SET_ITEM(second, i, PyLong_FromLongLong(b[i]));
+        }
+        result = PyErr_Occurred() ? NULL : PyTuple_Pack(2, first, second);
+    }
+    Py_XDECREF(first);
+    Py_XDECREF(second);
+    return result;
+}
+
+typedef int (*totals_fn)(const profile *, uint32_t, int64_t *, int64_t *, prof_error *);
+
+/* Runs a flat.h aggregation for a thread argument into two fresh arrays of n. */
+static int run_totals(const profile *p, PyObject *args, totals_fn fn, uint32_t n, int64_t **a, int64_t **b)
 {
     int thread = -1;
-    if (!PyArg_ParseTuple(args, "|i", &thread))
-        return NULL;
     uint32_t filter;
+    if (!PyArg_ParseTuple(args, "|i", &thread) || thread_arg(p, thread, &filter) < 0)
+        return -1;
+    *a = malloc((n ? n : 1) * sizeof(int64_t));
+    *b = malloc((n ? n : 1) * sizeof(int64_t));
+    prof_error err = {"", -1};
+    if (*a == NULL || *b == NULL) {
+        PyErr_NoMemory();
+    } else if (fn(p, filter, *a, *b, &err) == 0) {
+        return 0;
+    } else {
+        binding_raise_profile_error(&err);
+    }
+    free(*a);
+    free(*b);
+    return -1;
+}
+
+/* line_hits(thread=-1) -> {(function, line): (self, total)}: self counts
+ * samples whose leaf frame is at that line, total counts samples with that
+ * line anywhere on the stack, once each even under recursion. */
+static PyObject *Profile_line_hits(ProfileObject *self, PyObject *args)
+{
     const profile *p = &self->profile;
-    if (thread_arg(p, thread, &filter) < 0)
+    int64_t *node_self, *node_total;
+    if (run_totals(p, args, flat_line_totals, p->node_count, &node_self, &node_total) < 0)
         return NULL;
-    /* Weight per stack node first, then push it along each node's path. */
-    int64_t *node_self = calloc(p->node_count ? p->node_count : 1, sizeof(int64_t));
-    int64_t *node_total = calloc(p->node_count ? p->node_count : 1, sizeof(int64_t));
-    if (node_self == NULL || node_total == NULL) {
-        free(node_self);
-        free(node_total);
-        return PyErr_NoMemory();
-    }
-    for (size_t i = 0; i < p->sample_count; i++) {
-        if (filter == PROF_NONE || p->samples[i].thread == filter)
-            node_self[p->samples[i].stack] += p->samples[i].weight;
-    }
-    for (uint32_t i = p->node_count; i-- > 0;) {
-        node_total[i] += node_self[i];
-        if (p->nodes[i].parent != PROF_NO_PARENT)
-            node_total[p->nodes[i].parent] += node_total[i];
-    }
-    /* A recursive function's line counts once per sample in "total" would
-     * need per-sample dedup; the node-level sum is what vmprof shows. */
     PyObject *d = PyDict_New();
     for (uint32_t i = 0; d != NULL && i < p->node_count; i++) {
-        if (node_total[i] == 0)
+        if (node_self[i] == 0 && node_total[i] == 0)
             continue;
         PyObject *key = Py_BuildValue("(Ii)", p->nodes[i].function, (int)p->nodes[i].line);
         PyObject *old = key ? PyDict_GetItemWithError(d, key) : NULL;
@@ -221,32 +240,11 @@ static PyObject *Profile_line_hits(ProfileObject *self, PyObject *args)
 /* function_totals(thread=-1) -> (selfs, totals) indexed by function id. */
 static PyObject *Profile_function_totals(ProfileObject *self, PyObject *args)
 {
-    int thread = -1;
-    if (!PyArg_ParseTuple(args, "|i", &thread))
-        return NULL;
-    uint32_t filter;
     const profile *p = &self->profile;
-    if (thread_arg(p, thread, &filter) < 0)
+    int64_t *selfs, *totals;
+    if (run_totals(p, args, flat_function_totals, p->function_count, &selfs, &totals) < 0)
         return NULL;
-    size_t n = p->function_count ? p->function_count : 1;
-    int64_t *selfs = malloc(n * sizeof(int64_t)), *totals = malloc(n * sizeof(int64_t));
-    prof_error err = {"", -1};
-    if (selfs == NULL || totals == NULL || flat_function_totals(p, filter, selfs, totals, &err) < 0) {
-        free(selfs);
-        free(totals);
-        return selfs && totals ? binding_raise_profile_error(&err) : PyErr_NoMemory();
-    }
-    PyObject *self_list = PyList_New(p->function_count), *total_list = PyList_New(p->function_count);
-    PyObject *result = NULL;
-    if (self_list && total_list) {
-        for (uint32_t i = 0; i < p->function_count; i++) {
-            PyList_SET_ITEM(self_list, i, PyLong_FromLongLong(selfs[i]));
-            PyList_SET_ITEM(total_list, i, PyLong_FromLongLong(totals[i]));
-        }
-        result = PyErr_Occurred() ? NULL : PyTuple_Pack(2, self_list, total_list);
-    }
-    Py_XDECREF(self_list);
-    Py_XDECREF(total_list);
+    PyObject *result = two_lists(selfs, totals, p->function_count);
     free(selfs);
     free(totals);
     return result;

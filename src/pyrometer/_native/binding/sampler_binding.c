@@ -72,7 +72,8 @@ static PyObject *py_sampler_stop(PyObject *module, PyObject *unused)
         PyErr_SetString(PyExc_RuntimeError, err);
         return NULL;
     }
-    return Py_BuildValue("{sKsKsKsdsdsi}", "samples", (unsigned long long)r.samples, "dropped",
+    return Py_BuildValue("{sKsKsKsKsdsdsi}", "samples", (unsigned long long)r.samples, "stack_reads",
+                         (unsigned long long)r.stack_reads, "dropped",
                          (unsigned long long)r.dropped, "faults", (unsigned long long)r.faults, "seconds",
                          r.seconds, "delivered_hz", r.delivered_hz, "write_failed", r.write_failed);
 }

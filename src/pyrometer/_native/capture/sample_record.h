@@ -11,6 +11,9 @@
  * "<truncated>" marker at the root. The issue asks for at least 1000 whole. */
 #define SAMPLER_MAX_DEPTH 2048
 
+/* A sample's weight is bounded (the ticker caps it too). */
+#define SAMPLE_MAX_WEIGHT 100
+
 enum {
     SAMPLE_TRUNCATED = 1,      /* frames beyond SAMPLER_MAX_DEPTH were cut at the root */
     SAMPLE_NOT_PYTHON = 2,     /* CPU time of a thread with no Python thread state */
@@ -20,7 +23,8 @@ typedef struct sample_record {
     uint64_t thread_id;        /* OS thread id */
     int64_t rss_kb;            /* -1 unless memory mode */
     uint32_t depth;            /* frames that follow */
-    uint32_t flags;            /* SAMPLE_* */
+    uint16_t flags;            /* SAMPLE_* */
+    uint16_t weight;           /* periods this sample stands for (written that many times) */
     py_frame_record frames[];  /* leaf first */
 } sample_record;
 

@@ -14,13 +14,12 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "capture/cpu_timers.h"
 #include "capture/fault_guard.h"
 #include "capture/signal_sampler.h"
+#include "capture/thread_clocks.h"
 #include "capture/writer.h"
 #include "format/vmprof_format.h"
 #include "format/vmprof_write.h"
@@ -28,31 +27,31 @@
 #define DEFAULT_RING_BYTES ((size_t)16 << 20)
 #define MAX_THREAD_NAMES 4096
 #define MAX_THREAD_NAME 128
-/* How long a wall request may stay unserved before the wall thread gives
- * up on it (its target thread ended before the signal arrived). */
+/* How long a wall request may stay unserved before the ticker gives up on
+ * it (its target thread ended before the signal arrived). */
 #define WALL_HANDLER_WAIT_NS 10000000L
+/* How often the ticker looks for new threads in CPU mode. */
+#define RESCAN_NS 50000000L
 
 typedef struct thread_name {
     uint64_t id;
     char name[MAX_THREAD_NAME];
 } thread_name;
 
-/* All of the sampler's state: one process-wide instance, since signals,
- * itimers and the code type are process-wide too. */
+/* All of the sampler's state: one process-wide instance, since signals and
+ * the code type are process-wide too. */
 static struct sampler {
     int running;
     sampler_options opt;
     ring ring;
     writer writer;
-    struct sigaction previous_prof;
-    int installed_prof;
-    int installed_wall;
-    int installed_cpu;
-    cpu_timers timers;
-    int using_itimer;          /* perf_event was not allowed: ITIMER_PROF (tick-bound) */
-    pthread_t wall_thread;
-    int wall_thread_started;
-    _Atomic int wall_stop;
+    thread_clocks clocks;          /* CPU mode: who used CPU since the last tick */
+    int handlers_installed;
+    pthread_t ticker;
+    int ticker_started;
+    double own_cpu_seconds;        /* CPU the ticker and writer used (not the program's) */
+    _Atomic int ticker_stop;
+    _Atomic uint64_t signals_sent;
     struct timespec start_wall, start_cpu;
     int64_t start_epoch_us;
     pthread_mutex_t names_lock;
@@ -75,13 +74,21 @@ static double seconds_since(clockid_t clock, const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+/* CPU seconds a live thread of ours has used, or 0. */
+static double thread_cpu_seconds(pthread_t thread)
+{
+    clockid_t clock;
+    struct timespec ts;
+    if (pthread_getcpuclockid(thread, &clock) != 0 || clock_gettime(clock, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int fail(char *err, size_t err_len, const char *fmt, const char *detail)
 {
     snprintf(err, err_len, fmt, detail);
     return -1;
 }
-
-/* ---- wall mode ---- */
 
 static void timespec_add_ns(struct timespec *t, long ns)
 {
@@ -97,6 +104,26 @@ static int timespec_before(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* ---- CPU mode: signal the threads that used a period of CPU ---- */
+
+/* Sends CPU_SIGNAL with the sample's weight in si_value: real-time signals
+ * queue, so each request arrives with its own weight. */
+static void request_cpu_sample(pid_t tid, int weight, void *ctx)
+{
+    pid_t pid = *(pid_t *)ctx;
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    info.si_signo = CPU_SIGNAL;
+    info.si_code = SI_QUEUE;
+    info.si_pid = pid;
+    info.si_uid = getuid();
+    info.si_value.sival_int = weight;
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, tid, CPU_SIGNAL, &info) == 0)
+        atomic_fetch_add(&S.signals_sent, 1);
+}
+
+/* ---- wall mode: the GIL holder samples every thread ---- */
+
 /* One wall tick: the GIL holder's handler samples every thread, or, when
  * nobody holds the GIL (every thread blocked or in C), this thread does. */
 static void wall_tick(signal_sampler *s, pid_t pid, struct timespec *requested_at, const struct timespec *now)
@@ -109,8 +136,10 @@ static void wall_tick(signal_sampler *s, pid_t pid, struct timespec *requested_a
         timespec_add_ns(&give_up, WALL_HANDLER_WAIT_NS);
         int expected = WALL_REQUESTED;
         if (timespec_before(now, &give_up) ||
-            !atomic_compare_exchange_strong(&s->wall_request, &expected, WALL_IDLE))
+            !atomic_compare_exchange_strong(&s->wall_request, &expected, WALL_IDLE)) {
+            atomic_fetch_add(&s->wall_missed, 1); /* the sample, when taken, covers this tick */
             return;
+        }
     }
     uint64_t tid = 0;
     fault_guard guard;
@@ -122,40 +151,66 @@ static void wall_tick(signal_sampler *s, pid_t pid, struct timespec *requested_a
     if (tid != 0) {
         atomic_store(&s->wall_request, WALL_REQUESTED);
         *requested_at = *now;
-        if (syscall(SYS_tgkill, pid, (pid_t)tid, WALL_SIGNAL) == 0)
+        if (syscall(SYS_tgkill, pid, (pid_t)tid, WALL_SIGNAL) == 0) {
+            atomic_fetch_add(&S.signals_sent, 1);
             return;
+        }
         atomic_store(&s->wall_request, WALL_IDLE);
     }
-    signal_sampler_sample_all(s, signal_sampler_rss_kb(s));
-    atomic_fetch_add(&s->wall_ticks, 1);
+    signal_sampler_sample_all(s, signal_sampler_rss_kb(s), signal_sampler_take_wall_weight(s));
 }
 
-static void *wall_main(void *arg)
+/* The ticker thread: wakes every period (absolute deadlines, so the rate
+ * does not drift) and asks for samples. Never a Python thread, never
+ * signalled (all signals blocked). */
+static void *ticker_main(void *arg)
 {
     (void)arg;
     signal_sampler *s = &the_signal_sampler;
     pid_t pid = getpid();
+    pid_t self = (pid_t)syscall(SYS_gettid);
     /* Default timer slack (50 µs) would blur 10 kHz ticks. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    if (S.opt.mode == SAMPLER_CPU)
+        thread_clocks_exclude(&S.clocks, self);
     long period_ns = (long)S.opt.period_us * 1000L;
-    struct timespec next, requested_at = {0, 0};
+    struct timespec next, now, requested_at = {0, 0}, next_rescan;
     clock_gettime(CLOCK_MONOTONIC, &next);
-    while (!atomic_load(&S.wall_stop)) {
+    next_rescan = next;
+    int paused = 0;
+    while (!atomic_load(&S.ticker_stop)) {
         timespec_add_ns(&next, period_ns);
-        struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (timespec_before(&next, &now)) {
             /* Fell behind (the machine was busy): skip missed ticks rather
-             * than burst, so the delivered rate stays honest. */
+             * than burst. Weights keep the counts right: CPU mode's from
+             * the clocks, wall mode's from the ticks missed. */
+            long behind_ns = (now.tv_sec - next.tv_sec) * 1000000000L + (now.tv_nsec - next.tv_nsec);
+            if (S.opt.mode == SAMPLER_WALL)
+                atomic_fetch_add(&s->wall_missed, (int)(behind_ns / period_ns));
             next = now;
             timespec_add_ns(&next, period_ns);
         }
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR) {
         }
-        if (atomic_load(&S.wall_stop) || !atomic_load(&s->active))
+        if (atomic_load(&S.ticker_stop) || !atomic_load(&s->active)) {
+            paused = 1;
             continue;
+        }
+        if (paused && S.opt.mode == SAMPLER_CPU)
+            thread_clocks_forgive(&S.clocks); /* CPU used while paused is owed nothing */
+        paused = 0;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        wall_tick(s, pid, &requested_at, &now);
+        if (S.opt.mode == SAMPLER_WALL) {
+            wall_tick(s, pid, &requested_at, &now);
+            continue;
+        }
+        if (!timespec_before(&now, &next_rescan)) {
+            thread_clocks_rescan(&S.clocks);
+            next_rescan = now;
+            timespec_add_ns(&next_rescan, RESCAN_NS);
+        }
+        thread_clocks_poll(&S.clocks, request_cpu_sample, &pid);
     }
     return NULL;
 }
@@ -166,79 +221,44 @@ static void after_fork_in_child(void)
 {
     if (!S.running)
         return;
-    if (S.opt.mode == SAMPLER_CPU && !S.using_itimer)
-        cpu_timers_forget_after_fork(&S.timers);
-    /* The writer and wall threads do not exist here, and the file is the
+    /* The writer and ticker threads do not exist here, and the file is the
      * parent's: the child runs unprofiled and never touches it. */
     atomic_store(&the_signal_sampler.active, 0);
     writer_forget_after_fork(&S.writer);
-    S.wall_thread_started = 0;
+    pthread_mutex_init(&S.clocks.lock, NULL);
+    S.ticker_started = 0;
     S.running = 0;
     pthread_mutex_init(&S.names_lock, NULL);
 }
 
 /* ---- start / stop ---- */
 
-static int install_handler(int sig, struct sigaction *previous)
+static int install_handler(int sig)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = signal_sampler_handler;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGPROF);
     sigaddset(&sa.sa_mask, WALL_SIGNAL);
     sigaddset(&sa.sa_mask, CPU_SIGNAL);
-    return sigaction(sig, &sa, previous);
+    return sigaction(sig, &sa, NULL);
 }
 
-static int handler_is_ours(int sig)
-{
-    struct sigaction current;
-    return sigaction(sig, NULL, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
-           current.sa_sigaction == signal_sampler_handler;
-}
-
-/* On the writer thread: keep it out of the CPU timers, and give threads
- * that appeared (or ended) since the last flush their timers. */
+/* On the writer thread, at start and after each flush: stop sampling if
+ * the file failed (the writer already said so once), and keep the writer
+ * out of the CPU clocks. */
 static void writer_tick(void *ctx)
 {
     (void)ctx;
     static __thread int excluded;
     if (!excluded) {
-        cpu_timers_exclude(&S.timers, (pid_t)syscall(SYS_gettid));
+        if (S.opt.mode == SAMPLER_CPU)
+            thread_clocks_exclude(&S.clocks, (pid_t)syscall(SYS_gettid));
         excluded = 1;
     }
-    if (atomic_load(&the_signal_sampler.active) && !S.using_itimer)
-        cpu_timers_rescan(&S.timers);
-}
-
-/* The fallback when perf_event is not allowed: one process-wide
- * ITIMER_PROF (tick-bound on many kernels) with SIGPROF. It needs SIGPROF
- * and ITIMER_PROF to itself, so a program using them is refused. */
-static int start_itimer(const sampler_options *opt, char *err, size_t err_len)
-{
-    struct sigaction current;
-    struct itimerval timer;
-    sigaction(SIGPROF, NULL, &current);
-    int foreign_handler = !((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == signal_sampler_handler) &&
-                          current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
-    if (foreign_handler)
-        return fail(err, err_len, "%s",
-                    "perf_event is not available and the program handles SIGPROF itself; use --mode wall");
-    if (getitimer(ITIMER_PROF, &timer) == 0 && (timer.it_value.tv_sec || timer.it_value.tv_usec))
-        return fail(err, err_len, "%s",
-                    "perf_event is not available and the program uses ITIMER_PROF itself; use --mode wall");
-    if (!handler_is_ours(SIGPROF)) {
-        if (install_handler(SIGPROF, &S.previous_prof) < 0)
-            return fail(err, err_len, "cannot install the SIGPROF handler: %s", strerror(errno));
-        S.installed_prof = 1;
-    }
-    struct itimerval on = {{opt->period_us / 1000000, opt->period_us % 1000000},
-                           {opt->period_us / 1000000, opt->period_us % 1000000}};
-    if (setitimer(ITIMER_PROF, &on, NULL) < 0)
-        return fail(err, err_len, "cannot start ITIMER_PROF: %s", strerror(errno));
-    return 0;
+    if (atomic_load(&S.writer.failed))
+        atomic_store(&the_signal_sampler.active, 0);
 }
 
 int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t err_len)
@@ -253,6 +273,7 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
         return fail(err, err_len, "bad file descriptor: %s", strerror(EBADF));
     if ((flags & O_ACCMODE) == O_RDONLY)
         return fail(err, err_len, "%s", "the file descriptor is not open for writing");
+
     S.opt = *opt;
     memset(&the_signal_sampler, 0, sizeof(the_signal_sampler));
     signal_sampler *s = &the_signal_sampler;
@@ -269,8 +290,21 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
         return fail(err, err_len, "%s", "out of memory for the sample buffer");
     }
     s->ring = &S.ring;
+    if (thread_clocks_init(&S.clocks, (uint64_t)opt->period_us * 1000) < 0) {
+        ring_free(&S.ring);
+        errno = ENOMEM;
+        goto os_error;
+    }
     if (fault_guard_install() < 0)
         goto os_error;
+    /* The handlers stay installed for good: a request still in flight
+     * after stop must never meet the default action, which for a
+     * real-time signal is to kill the process. */
+    if (!S.handlers_installed) {
+        if (install_handler(CPU_SIGNAL) < 0 || install_handler(WALL_SIGNAL) < 0)
+            goto os_error;
+        S.handlers_installed = 1;
+    }
 
     S.start_epoch_us = epoch_us();
     buf prologue;
@@ -288,9 +322,7 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
         errno = ENOMEM;
         goto os_error;
     }
-    cpu_timers_init(&S.timers);
-    int rc = writer_start(&S.writer, opt->fd, &S.ring, opt->lines, opt->memory, &prologue,
-                          opt->mode == SAMPLER_CPU ? writer_tick : NULL, NULL);
+    int rc = writer_start(&S.writer, opt->fd, &S.ring, opt->lines, opt->memory, &prologue, writer_tick, NULL);
     buf_free(&prologue);
     if (rc < 0)
         goto os_error;
@@ -300,59 +332,34 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
         S.atfork_registered = 1;
     }
     S.name_count = 0;
-    atomic_store(&S.wall_stop, 0);
+    atomic_store(&S.ticker_stop, 0);
+    atomic_store(&S.signals_sent, 0);
     clock_gettime(CLOCK_MONOTONIC, &S.start_wall);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &S.start_cpu);
+    if (opt->mode == SAMPLER_CPU)
+        thread_clocks_rescan(&S.clocks);
     atomic_store(&s->active, 1);
     S.running = 1;
 
-    if (opt->mode == SAMPLER_CPU) {
-        if (!S.installed_cpu) {
-            /* Stays installed for good, like the wall signal's handler. */
-            if (install_handler(CPU_SIGNAL, NULL) < 0)
-                goto stop_os_error;
-            S.installed_cpu = 1;
-        }
-        S.using_itimer = cpu_timers_start(&S.timers, (uint64_t)opt->period_us * 1000, CPU_SIGNAL) < 0;
-        if (S.using_itimer && start_itimer(opt, err, err_len) < 0) {
-            sampler_result ignored;
-            char ignored_err[64];
-            sampler_stop(&ignored, ignored_err, sizeof(ignored_err));
-            return -1;
-        }
-    } else {
-        /* The wall signal's handler stays installed for good: a request
-         * still in flight after stop must never meet the default action,
-         * which for a real-time signal is to kill the process. */
-        if (!S.installed_wall) {
-            if (install_handler(WALL_SIGNAL, NULL) < 0)
-                goto stop_os_error;
-            S.installed_wall = 1;
-        }
-        sigset_t block, old;
-        sigfillset(&block);
-        pthread_sigmask(SIG_BLOCK, &block, &old);
-        rc = pthread_create(&S.wall_thread, NULL, wall_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc != 0) {
-            errno = rc;
-            goto stop_os_error;
-        }
-        S.wall_thread_started = 1;
+    sigset_t block, old;
+    sigfillset(&block);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    rc = pthread_create(&S.ticker, NULL, ticker_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        sampler_result ignored;
+        char ignored_err[64];
+        sampler_stop(&ignored, ignored_err, sizeof(ignored_err));
+        return fail(err, err_len, "cannot start the sampling thread: %s", strerror(rc));
     }
+    S.ticker_started = 1;
     return 0;
 
-stop_os_error: {
-    int saved = errno;
-    sampler_result ignored;
-    char ignored_err[64];
-    sampler_stop(&ignored, ignored_err, sizeof(ignored_err));
-    errno = saved;
-    return fail(err, err_len, "cannot start sampling: %s", strerror(errno));
-}
 os_error: {
     int saved = errno;
     ring_free(&S.ring);
+    if (S.clocks.threads != NULL)
+        thread_clocks_free(&S.clocks);
     if (s->statm_fd >= 0)
         close(s->statm_fd);
     return fail(err, err_len, "cannot start sampling: %s", strerror(saved));
@@ -371,16 +378,10 @@ static void write_epilogue(buf *out, const sampler_result *r)
     vmprof_write_meta(out, "dropped_samples", value, (size_t)n);
     n = snprintf(value, sizeof(value), "%llu", (unsigned long long)r->samples);
     vmprof_write_meta(out, "samples", value, (size_t)n);
+    n = snprintf(value, sizeof(value), "%llu", (unsigned long long)r->stack_reads);
+    vmprof_write_meta(out, "stack_reads", value, (size_t)n);
     n = snprintf(value, sizeof(value), "%.6f", r->seconds);
     vmprof_write_meta(out, S.opt.mode == SAMPLER_CPU ? "cpu_seconds" : "wall_seconds", value, (size_t)n);
-    if (S.opt.mode == SAMPLER_CPU) {
-        const char *timer = S.using_itimer ? "itimer_prof" : "perf_event_task_clock";
-        vmprof_write_meta(out, "cpu_timer", timer, strlen(timer));
-        if (S.timers.open_failures) {
-            n = snprintf(value, sizeof(value), "%lu (%s)", S.timers.open_failures, strerror(S.timers.last_errno));
-            vmprof_write_meta(out, "unsampled_threads", value, (size_t)n);
-        }
-    }
     pthread_mutex_lock(&S.names_lock);
     for (size_t i = 0; i < S.name_count; i++) {
         char key[48];
@@ -397,31 +398,26 @@ int sampler_stop(sampler_result *result, char *err, size_t err_len)
     if (!S.running)
         return fail(err, err_len, "%s", "the sampler is not running");
     signal_sampler *s = &the_signal_sampler;
-    int timer_taken = 0;
-    if (S.opt.mode == SAMPLER_CPU && S.using_itimer) {
-        struct itimerval off = {{0, 0}, {0, 0}}, old;
-        setitimer(ITIMER_PROF, &off, &old);
-        timer_taken = !handler_is_ours(SIGPROF);
-    } else if (S.opt.mode == SAMPLER_CPU) {
-        cpu_timers_stop(&S.timers);
-    } else if (S.wall_thread_started) {
-        atomic_store(&S.wall_stop, 1);
-        /* The wall thread may be waiting for this thread's handler: let
-         * other threads run Python meanwhile. */
-        Py_BEGIN_ALLOW_THREADS
-        pthread_join(S.wall_thread, NULL);
-        Py_END_ALLOW_THREADS
-        S.wall_thread_started = 0;
+    S.own_cpu_seconds = thread_cpu_seconds(S.writer.thread);
+    if (S.ticker_started) {
+        S.own_cpu_seconds += thread_cpu_seconds(S.ticker);
+        atomic_store(&S.ticker_stop, 1);
+        pthread_join(S.ticker, NULL);
+        S.ticker_started = 0;
     }
     atomic_store(&s->active, 0);
+    /* Requests already queued to threads find `active` off and return;
+     * wait for handlers already past that check. */
     while (atomic_load(&s->handlers_running) > 0)
         sched_yield();
 
     result->samples = atomic_load(&s->samples);
+    result->stack_reads = atomic_load(&s->stack_reads);
     result->dropped = atomic_load(&S.ring.dropped);
     result->faults = atomic_load(&s->faults);
     if (S.opt.mode == SAMPLER_CPU) {
-        result->seconds = seconds_since(CLOCK_PROCESS_CPUTIME_ID, &S.start_cpu);
+        /* The program's CPU time: the profiler's own threads are not sampled. */
+        result->seconds = seconds_since(CLOCK_PROCESS_CPUTIME_ID, &S.start_cpu) - S.own_cpu_seconds;
         result->delivered_hz = result->seconds > 0 ? (double)(result->samples + result->dropped) / result->seconds : 0;
     } else {
         result->seconds = seconds_since(CLOCK_MONOTONIC, &S.start_wall);
@@ -429,8 +425,6 @@ int sampler_stop(sampler_result *result, char *err, size_t err_len)
     }
     buf epilogue;
     buf_init(&epilogue);
-    if (timer_taken)
-        vmprof_write_meta(&epilogue, "warning", "the program replaced the SIGPROF handler during the run", 55);
     write_epilogue(&epilogue, result);
     int rc;
     Py_BEGIN_ALLOW_THREADS
@@ -439,15 +433,7 @@ int sampler_stop(sampler_result *result, char *err, size_t err_len)
     buf_free(&epilogue);
     result->write_failed = rc < 0;
 
-    if (S.installed_prof) {
-        /* Put the program's SIGPROF disposition back unless a signal is
-         * still pending (its default action would kill the process). */
-        sigset_t pending;
-        if (sigpending(&pending) == 0 && !sigismember(&pending, SIGPROF) && handler_is_ours(SIGPROF)) {
-            sigaction(SIGPROF, &S.previous_prof, NULL);
-            S.installed_prof = 0;
-        }
-    }
+    thread_clocks_free(&S.clocks);
     ring_free(&S.ring);
     if (s->statm_fd >= 0)
         close(s->statm_fd);
@@ -477,8 +463,8 @@ void sampler_resume(void)
 
 void sampler_watch_current_thread(void)
 {
-    if (S.running && S.opt.mode == SAMPLER_CPU && !S.using_itimer)
-        cpu_timers_watch(&S.timers, (pid_t)syscall(SYS_gettid));
+    if (S.running && S.opt.mode == SAMPLER_CPU)
+        thread_clocks_watch(&S.clocks, (pid_t)syscall(SYS_gettid));
 }
 
 void sampler_note_thread_name(uint64_t thread_id, const char *name)

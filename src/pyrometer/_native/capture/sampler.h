@@ -1,13 +1,14 @@
 /* sampler.h — starts and stops statistical sampling of the running
  * interpreter into a vmprof-format file.
  *
- * CPU mode: a per-thread CPU-time timer (cpu_timers.h) signals each thread
- * after every `period` of its own CPU time; the handler records that
- * thread's stack. Where perf_event is not allowed, ITIMER_PROF stands in.
- * Wall mode: a sampler thread ticks at the wall rate and asks the GIL
- * holder (by a real-time signal) to record every thread's stack, or walks
- * them itself when nobody holds the GIL. Blocked threads are never
- * signalled, so their sleeps and reads are not interrupted.
+ * A ticker thread wakes every period. CPU mode: it reads each thread's
+ * CPU clock (thread_clocks.h) and signals the threads that used a period
+ * of CPU since their last sample; their handler records their own stack.
+ * Wall mode: it asks the GIL holder (by a real-time signal) to record
+ * every thread's stack, or walks them itself when nobody holds the GIL.
+ * Blocked threads are never signalled in either mode, so their sleeps and
+ * reads are not interrupted, and the program's own SIGPROF, SIGALRM and
+ * itimers stay its own.
  *
  * Samples go into a preallocated ring; a writer thread writes the file.
  * All functions here need the GIL. */
@@ -33,11 +34,12 @@ typedef struct sampler_options {
 } sampler_options;
 
 typedef struct sampler_result {
-    uint64_t samples;        /* samples recorded */
+    uint64_t samples;        /* samples recorded (each stands for `weight` periods) */
+    uint64_t stack_reads;    /* stacks actually read */
     uint64_t dropped;        /* lost because the ring was full */
     uint64_t faults;         /* walks abandoned on a fault */
     double seconds;          /* CPU seconds (cpu mode) or wall seconds (wall mode) sampled */
-    double delivered_hz;     /* ticks per second actually delivered */
+    double delivered_hz;     /* samples per second (of CPU or wall time) actually recorded */
     int write_failed;        /* the file could not be written to the end */
 } sampler_result;
 

@@ -31,7 +31,7 @@ int64_t signal_sampler_rss_kb(const signal_sampler *s)
  * guard; *reserved tracks an entry reserved but not yet committed, so the
  * guard's fault path can discard it (the consumer would wait on it forever
  * otherwise). Returns 1 when a sample was committed. */
-static int sample_thread(signal_sampler *s, PyThreadState *ts, int64_t rss_kb, void *volatile *reserved)
+static int sample_thread(signal_sampler *s, PyThreadState *ts, int64_t rss_kb, int weight, void *volatile *reserved)
 {
     int reached_stop;
     int depth = py_count_frames(ts, SAMPLER_MAX_DEPTH + 1, s->stop_code, &reached_stop);
@@ -51,14 +51,16 @@ static int sample_thread(signal_sampler *s, PyThreadState *ts, int64_t rss_kb, v
     rec->flags = truncated || more ? SAMPLE_TRUNCATED : 0;
     rec->thread_id = py_native_thread_id(ts);
     rec->rss_kb = rss_kb;
+    rec->weight = (uint16_t)weight;
     *reserved = NULL;
     ring_commit(s->ring, rec, 0);
-    atomic_fetch_add_explicit(&s->samples, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->samples, (uint64_t)weight, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->stack_reads, 1, memory_order_relaxed);
     return 1;
 }
 
 /* A CPU sample of a thread Python does not know (a C library's thread). */
-static void sample_foreign_thread(signal_sampler *s, int64_t rss_kb)
+static void sample_foreign_thread(signal_sampler *s, int64_t rss_kb, int weight)
 {
     sample_record *rec = ring_reserve(s->ring, sizeof(sample_record));
     if (rec == NULL)
@@ -67,8 +69,10 @@ static void sample_foreign_thread(signal_sampler *s, int64_t rss_kb)
     rec->flags = SAMPLE_NOT_PYTHON;
     rec->thread_id = (uint64_t)syscall(SYS_gettid);
     rec->rss_kb = rss_kb;
+    rec->weight = (uint16_t)weight;
     ring_commit(s->ring, rec, 0);
-    atomic_fetch_add_explicit(&s->samples, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->samples, (uint64_t)weight, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->stack_reads, 1, memory_order_relaxed);
 }
 
 /* Runs fn under a fault guard; a fault discards a half-written entry. */
@@ -85,19 +89,28 @@ static void sample_foreign_thread(signal_sampler *s, int64_t rss_kb)
         }                                                                   \
     } while (0)
 
-static void sample_current_thread(signal_sampler *s)
+static void sample_current_thread(signal_sampler *s, int weight)
 {
     int64_t rss_kb = signal_sampler_rss_kb(s);
     PyThreadState *ts = py_current_thread_state();
     if (ts == NULL) {
-        sample_foreign_thread(s, rss_kb);
+        sample_foreign_thread(s, rss_kb, weight);
         return;
     }
     void *volatile reserved = NULL;
-    GUARDED_SAMPLE(s, reserved, sample_thread(s, ts, rss_kb, &reserved));
+    GUARDED_SAMPLE(s, reserved, sample_thread(s, ts, rss_kb, weight, &reserved));
 }
 
-int signal_sampler_sample_all(signal_sampler *s, int64_t rss_kb)
+int signal_sampler_take_wall_weight(signal_sampler *s)
+{
+    int weight = 1 + atomic_exchange(&s->wall_missed, 0);
+    if (weight > SAMPLE_MAX_WEIGHT)
+        weight = SAMPLE_MAX_WEIGHT;
+    atomic_fetch_add(&s->wall_ticks, (uint64_t)weight);
+    return weight;
+}
+
+int signal_sampler_sample_all(signal_sampler *s, int64_t rss_kb, int weight)
 {
     void *volatile reserved = NULL;
     volatile int committed = 0;
@@ -105,7 +118,7 @@ int signal_sampler_sample_all(signal_sampler *s, int64_t rss_kb)
     GUARDED_SAMPLE(s, reserved, {
         int budget = 4096;
         for (PyThreadState *ts = py_first_thread(s->interp); ts != NULL && budget-- > 0; ts = py_next_thread(ts))
-            committed += sample_thread(s, ts, rss_kb, &reserved);
+            committed += sample_thread(s, ts, rss_kb, weight, &reserved);
     });
     return committed;
 }
@@ -119,23 +132,24 @@ static void serve_wall_request(signal_sampler *s)
      * frames, so every stack reads consistently. If it let the GIL go
      * between the request and now, the walk is as good as the wall
      * thread's own (guarded, possibly torn) and still safe. */
-    signal_sampler_sample_all(s, signal_sampler_rss_kb(s));
-    atomic_fetch_add(&s->wall_ticks, 1);
+    signal_sampler_sample_all(s, signal_sampler_rss_kb(s), signal_sampler_take_wall_weight(s));
     atomic_store(&s->wall_request, WALL_IDLE);
 }
 
 void signal_sampler_handler(int sig, siginfo_t *info, void *context)
 {
-    (void)info;
     (void)context;
     int saved_errno = errno;
     signal_sampler *s = &the_signal_sampler;
     atomic_fetch_add(&s->handlers_running, 1);
     if (atomic_load(&s->active)) {
-        if (sig == WALL_SIGNAL)
+        if (sig == WALL_SIGNAL) {
             serve_wall_request(s);
-        else
-            sample_current_thread(s);
+        } else {
+            /* The ticker queues each request with the periods it covers. */
+            int weight = info != NULL && info->si_code == SI_QUEUE ? info->si_value.sival_int : 1;
+            sample_current_thread(s, weight < 1 ? 1 : weight > SAMPLE_MAX_WEIGHT ? SAMPLE_MAX_WEIGHT : weight);
+        }
     }
     atomic_fetch_sub(&s->handlers_running, 1);
     errno = saved_errno;

@@ -16,7 +16,7 @@
 /* The signal that asks the GIL holder to sample every thread (wall mode).
  * A real-time signal, so the program's own SIGALRM/SIGPROF stay its own. */
 #define WALL_SIGNAL (SIGRTMIN + 5)
-/* The signal the per-thread CPU timers send (CPU mode). */
+/* The signal the ticker sends a thread that used a period of CPU (CPU mode). */
 #define CPU_SIGNAL (SIGRTMIN + 4)
 
 /* Wall requests: the wall thread sets REQUESTED and signals the GIL
@@ -34,21 +34,27 @@ typedef struct signal_sampler {
     PyInterpreterState *interp;
     uintptr_t stop_code;            /* the launcher's code: frames from it rootward are not the program's */
     PyThreadState *launcher;        /* the thread running the launcher (it called start) */
-    _Atomic uint64_t samples;       /* entries committed */
-    _Atomic uint64_t wall_ticks;    /* wall ticks served (by a handler or the wall thread) */
+    _Atomic uint64_t samples;       /* samples committed, counting weights */
+    _Atomic uint64_t stack_reads;   /* stacks read */
+    _Atomic uint64_t wall_ticks;    /* wall ticks covered (served, or carried by a served sample's weight) */
+    _Atomic int wall_missed;        /* ticks that passed unserved since the last served one */
     _Atomic uint64_t faults;        /* walks abandoned on a fault */
 } signal_sampler;
 
 extern signal_sampler the_signal_sampler;
 
-/* The handler for CPU_SIGNAL and SIGPROF (CPU mode) and WALL_SIGNAL (wall mode). */
+/* The handler for CPU_SIGNAL (CPU mode) and WALL_SIGNAL (wall mode). */
 void signal_sampler_handler(int sig, siginfo_t *info, void *context);
 
 /* Samples every thread of the interpreter into the ring, under a fault
  * guard. Used by the GIL holder's handler (consistent: nobody else can
  * change frames) and by the wall thread when nobody holds the GIL.
  * Returns the number of samples committed. */
-int signal_sampler_sample_all(signal_sampler *s, int64_t rss_kb);
+int signal_sampler_sample_all(signal_sampler *s, int64_t rss_kb, int weight);
+
+/* The weight of the wall sample being taken now: this tick plus the ticks
+ * missed since the last one (the target was descheduled, the machine busy). */
+int signal_sampler_take_wall_weight(signal_sampler *s);
 
 /* Current RSS in kB from /proc/self/statm, or -1. Async-signal-safe. */
 int64_t signal_sampler_rss_kb(const signal_sampler *s);

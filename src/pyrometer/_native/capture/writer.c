@@ -72,7 +72,10 @@ static void drain_locked(void *ctx)
                 w->entries[n++] = 0;
             w->entries[n++] = registry_address(marker);
         }
-        if (n > 0) {
+        /* vmprof records carry no weight: a sample standing for k periods
+         * is written k times, so counts stay proportional to time. */
+        unsigned weight = s->weight == 0 ? 1 : s->weight > SAMPLE_MAX_WEIGHT ? SAMPLE_MAX_WEIGHT : s->weight;
+        for (unsigned k = 0; n > 0 && k < weight; k++) {
             vmprof_write_stack(&w->pending, w->entries, n, s->thread_id, w->memory ? s->rss_kb : -1);
             w->samples_written++;
         }

@@ -36,6 +36,13 @@ static int take(cursor *c, size_t n, const uint8_t **out)
 
 static uint64_t load_le(const uint8_t *p, int size)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (size == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8); /* the hot case: one load instead of a byte loop */
+        return v;
+    }
+#endif
     uint64_t v = 0;
     for (int i = size - 1; i >= 0; i--)
         v = (v << 8) | p[i];
@@ -208,12 +215,117 @@ static uint32_t marker_function(profile *p, const char *name)
     return n == PROF_NONE ? PROF_NONE : profile_intern_function(p, n, 0, 0, PROF_FRAME_MARKER);
 }
 
+/* ---- whole stacks already seen -> their leaf node ----
+ * Most samples repeat a stack seen before; hashing the raw entries once
+ * is far cheaper than interning every frame again. */
+
+typedef struct stack_cache {
+    hashidx index;
+    uint64_t *arena;        /* each stack's entries: frames then lines */
+    size_t arena_len, arena_cap;
+    size_t *offsets;
+    uint32_t *lengths;      /* frames per stack */
+    uint32_t *leaves;
+    uint32_t count, cap;
+} stack_cache;
+
+struct stack_key {
+    const stack_cache *c;
+    const uint64_t *frames;
+    const int32_t *lines;
+    uint32_t n;
+};
+
+static int stack_eq(const void *ctx, uint32_t index)
+{
+    const struct stack_key *k = ctx;
+    if (k->c->lengths[index] != k->n)
+        return 0;
+    const uint64_t *stored = k->c->arena + k->c->offsets[index];
+    if (memcmp(stored, k->frames, k->n * sizeof(uint64_t)) != 0)
+        return 0;
+    for (uint32_t i = 0; i < k->n; i++) {
+        if ((int32_t)stored[k->n + i] != k->lines[i])
+            return 0;
+    }
+    return 1;
+}
+
+static uint64_t stack_hash(const uint64_t *frames, const int32_t *lines, uint32_t n)
+{
+    uint64_t h = n;
+    for (uint32_t i = 0; i < n; i++)
+        h = hash_mix(h, frames[i] ^ ((uint64_t)(uint32_t)lines[i] << 48));
+    return h;
+}
+
+static uint32_t stack_cache_find(const stack_cache *c, const uint64_t *frames, const int32_t *lines, uint32_t n,
+                                 uint64_t hash)
+{
+    struct stack_key key = {c, frames, lines, n};
+    uint32_t i = hashidx_find(&c->index, hash, stack_eq, &key);
+    return i == UINT32_MAX ? PROF_NONE : c->leaves[i];
+}
+
+static int stack_cache_add(stack_cache *c, const uint64_t *frames, const int32_t *lines, uint32_t n, uint64_t hash,
+                           uint32_t leaf)
+{
+    if (c->count == c->cap) {
+        uint32_t cap = c->cap ? c->cap * 2 : 1024;
+        size_t *offsets = realloc(c->offsets, cap * sizeof(*offsets));
+        if (offsets == NULL)
+            return -1;
+        c->offsets = offsets;
+        uint32_t *lengths = realloc(c->lengths, cap * sizeof(*lengths));
+        if (lengths == NULL)
+            return -1;
+        c->lengths = lengths;
+        uint32_t *leaves = realloc(c->leaves, cap * sizeof(*leaves));
+        if (leaves == NULL)
+            return -1;
+        c->leaves = leaves;
+        c->cap = cap;
+    }
+    if (c->arena_len + 2 * (size_t)n > c->arena_cap) {
+        size_t cap = c->arena_cap ? c->arena_cap : 4096;
+        while (cap < c->arena_len + 2 * (size_t)n)
+            cap *= 2;
+        uint64_t *arena = realloc(c->arena, cap * sizeof(*arena));
+        if (arena == NULL)
+            return -1;
+        c->arena = arena;
+        c->arena_cap = cap;
+    }
+    if (hashidx_insert(&c->index, hash, c->count) < 0)
+        return -1;
+    uint64_t *dst = c->arena + c->arena_len;
+    memcpy(dst, frames, n * sizeof(uint64_t));
+    for (uint32_t i = 0; i < n; i++)
+        dst[n + i] = (uint64_t)(uint32_t)lines[i];
+    c->offsets[c->count] = c->arena_len;
+    c->lengths[c->count] = n;
+    c->leaves[c->count] = leaf;
+    c->arena_len += 2 * (size_t)n;
+    c->count++;
+    return 0;
+}
+
+static void stack_cache_free(stack_cache *c)
+{
+    hashidx_free(&c->index);
+    free(c->arena);
+    free(c->offsets);
+    free(c->lengths);
+    free(c->leaves);
+}
+
 /* ---- records ---- */
 
 typedef struct reader {
     cursor c;
     profile *p;
     symbol_table symbols;
+    stack_cache stacks;
     int version;
     int have_header;
     int saw_trailer;
@@ -418,14 +530,15 @@ static int read_stack(reader *r, size_t at, int store)
         c->truncated = 1;
         return 1;
     }
-    if (store && ensure_frames(r, (size_t)depth + 1) < 0)
+    if (!store) {
+        c->pos += depth * (size_t)c->addr_size; /* first pass: only skip the entries */
+    } else if (ensure_frames(r, (size_t)depth + 1) < 0) {
         return prof_error_nomem(r->err);
+    }
     size_t nframes = 0;
-    for (uint64_t i = 0; i < depth; i++) {
+    for (uint64_t i = 0; store && i < depth; i++) {
         uint64_t entry = 0;
         read_addr(c, &entry);
-        if (!store)
-            continue;
         if (rpython) {
             /* (tag, value) pairs */
             uint64_t value = 0;
@@ -473,8 +586,12 @@ static int read_stack(reader *r, size_t at, int store)
         return 1;
     if (!store)
         return 0;
+    uint64_t hash = stack_hash(r->frames, r->lines, (uint32_t)nframes);
+    uint32_t node = stack_cache_find(&r->stacks, r->frames, r->lines, (uint32_t)nframes, hash);
+    if (node != PROF_NONE)
+        goto add_sample;
     /* Build root first: the file lists the leaf first. */
-    uint32_t node = PROF_NO_PARENT;
+    node = PROF_NO_PARENT;
     for (size_t k = nframes; k-- > 0;) {
         uint64_t addr = r->frames[k];
         uint32_t f;
@@ -495,6 +612,9 @@ static int read_stack(reader *r, size_t at, int store)
         if (node == PROF_NONE)
             return prof_error_nomem(r->err);
     }
+    if (stack_cache_add(&r->stacks, r->frames, r->lines, (uint32_t)nframes, hash, node) < 0)
+        return prof_error_nomem(r->err);
+add_sample:;
     uint32_t thread = profile_intern_thread(r->p, thread_id);
     if (thread == PROF_NONE ||
         profile_add_sample(r->p, node, thread, 1, (r->p->mode & PROF_MODE_MEMORY) ? (int64_t)rss : -1) < 0)
@@ -695,6 +815,7 @@ static int parse(const uint8_t *data, size_t len, profile *p, prof_error *err)
         }
     }
     symbol_table_free(&r.symbols);
+    stack_cache_free(&r.stacks);
     free(r.frames);
     free(r.lines);
     return rc;
@@ -741,7 +862,7 @@ int vmprof_read_file(const char *path, profile *out, prof_error *err)
         profile_init(out);
         return prof_error_set(err, 0, "empty file");
     }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
         profile_init(out);
