@@ -436,6 +436,43 @@ TEST(memory_profiles_use_bytes)
     s = export_str(&p, "pstats", PROF_NONE, &len);
     CHECK(s != NULL && len > 0);
     free(s);
+    /* Gecko's samples table drops weights: bytes ride on allocation markers. */
+    s = export_str(&p, "gecko", PROF_NONE, &len);
+    CHECK(s != NULL && strstr(s, "\"type\":\"Native allocation\",\"size\":5000000000,") != NULL);
+    CHECK(s != NULL && strstr(s, "\"stringTable\":[\"Native allocation\",") != NULL);
+    free(s);
+    s = export_str(&p, "pprof", PROF_NONE, &len);
+    CHECK(s != NULL && len > 0);
+    free(s);
+    profile_free(&p);
+}
+
+TEST(weighted_cpu_samples_count_every_period)
+{
+    /* A CPU sample of weight 3 stands for three sampling periods. */
+    profile p;
+    profile_init(&p);
+    p.period_us = 500;
+    uint32_t fn = profile_intern_function(&p, profile_intern_cstring(&p, "spin"), profile_intern_cstring(&p, "s.py"),
+                                          1, PROF_FRAME_PYTHON);
+    uint32_t t = profile_intern_thread(&p, 5);
+    uint32_t n = profile_intern_node(&p, PROF_NO_PARENT, fn, 2);
+    profile_add_sample(&p, n, t, 3, -1);
+    profile_add_sample(&p, n, t, 1, -1);
+    size_t len;
+    char *s = export_str(&p, "gecko", PROF_NONE, &len);
+    CHECK(s != NULL && strstr(s, "\"data\":[[0,0.000,0],[0,0.500,0],[0,1.000,0],[0,1.500,0]]") != NULL);
+    free(s);
+    s = export_str(&p, "chrome", PROF_NONE, &len);
+    CHECK(s != NULL && strstr(s, "\"ph\":\"E\",\"name\":\"spin (s.py:1)\",\"ts\":2000,") != NULL);
+    free(s);
+    s = export_str(&p, "speedscope", PROF_NONE, &len);
+    CHECK(s != NULL && strstr(s, "\"weights\":[2000],\"endValue\":2000") != NULL);
+    free(s);
+    s = export_str(&p, "collapsed", PROF_NONE, &len);
+    if (s != NULL)
+        CHECK_EQ_STR(s, "spin (s.py:1) 4\n");
+    free(s);
     profile_free(&p);
 }
 
@@ -461,6 +498,7 @@ int main(void)
     RUN(callgrind_costs_and_calls);
     RUN(json_formats_have_every_thread_and_balanced_events);
     RUN(memory_profiles_use_bytes);
+    RUN(weighted_cpu_samples_count_every_period);
     RUN(empty_profile_exports);
     return CHECK_SUMMARY();
 }

@@ -54,8 +54,7 @@ async function main() {
     if (result.ok) {
       // Sandwich view: a table of every function with total and self weight.
       await page.keyboard.press('3');
-      await page.waitForTimeout(500);
-      result.rows = await page.evaluate(() => {
+      const readRows = () => page.evaluate(() => {
         const rows = [];
         for (const tr of document.querySelectorAll('tr')) {
           const cells = Array.from(tr.querySelectorAll('td')).map((td) => td.textContent.trim());
@@ -63,6 +62,15 @@ async function main() {
         }
         return rows;
       });
+      // Wait until the table is rendered and stable (a busy machine renders slowly).
+      let previous = '';
+      for (const end = Date.now() + 15000; Date.now() < end;) {
+        await page.waitForTimeout(250);
+        result.rows = await readRows();
+        const now = JSON.stringify(result.rows);
+        if (result.rows.some((r) => !/^\d+$/.test(r[0])) && now === previous) break;
+        previous = now;
+      }
     }
   } finally {
     await browser.close();

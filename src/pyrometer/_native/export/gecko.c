@@ -7,13 +7,15 @@
  * directly), frameTable rows are distinct (function, line) pairs with the
  * location "name (file:line)" that the processor splits into function and
  * file, and samples keep file order at one period apart (vmprof has no
- * per-sample timestamps). Memory profiles add a weight column (bytes). */
+ * per-sample timestamps). Memory profiles also carry each sample's bytes as
+ * a "Native allocation" marker (see put_allocation_markers). */
 #include "export/export_formats.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define GECKO_VERSION 36
+#define ALLOCATION_MARKER "Native allocation"
 
 /* Frame categories, indexes into meta.categories. */
 enum { CATEGORY_PYTHON = 0, CATEGORY_NATIVE = 1, CATEGORY_OTHER = 2 };
@@ -51,6 +53,36 @@ static uint32_t location_string(thread_tables *t, const profile *p, uint32_t fun
     return t->string_of_fn[function];
 }
 
+/* The samples table cannot carry bytes (the processor drops a weight
+ * column), so memory profiles also get one "Native allocation" marker per
+ * sample, which the processor turns into its nativeAllocations table
+ * (weight = size): the Firefox Profiler's native-allocations views then
+ * show bytes. */
+static void put_allocation_markers(buf *out, const profile *p, uint32_t thread, const thread_tables *t,
+                                   int64_t us_per_unit)
+{
+    int64_t units = 0;
+    int first = 1;
+    for (size_t i = 0; i < p->sample_count; i++) {
+        const prof_sample *s = &p->samples[i];
+        if (s->thread != thread)
+            continue;
+        if (!first)
+            buf_putc(out, ',');
+        first = 0;
+        buf_puts(out, "[0,");
+        put_ms(out, units * us_per_unit);
+        buf_puts(out, ",null,0,0,{\"type\":\"Native allocation\",\"size\":");
+        buf_put_i64(out, s->weight);
+        buf_puts(out, ",\"stack\":{\"samples\":{\"schema\":{\"stack\":0,\"time\":1},\"data\":[[");
+        buf_put_u64(out, t->stack_of_node[s->stack]);
+        buf_putc(out, ',');
+        put_ms(out, units * us_per_unit);
+        buf_puts(out, "]]}}}]");
+        units++;
+    }
+}
+
 static int put_thread(buf *out, const profile *p, uint32_t thread, thread_tables *t, buf *label, int memory,
                       int64_t us_per_unit)
 {
@@ -66,6 +98,11 @@ static int put_thread(buf *out, const profile *p, uint32_t thread, thread_tables
         for (uint32_t n = p->samples[i].stack; n != PROF_NO_PARENT && t->stack_of_node[n] == PROF_NONE;
              n = p->nodes[n].parent)
             t->stack_of_node[n] = 0;
+    }
+    if (memory) {
+        /* String 0 names the allocation markers. */
+        buf_put_json_string(&t->strings, ALLOCATION_MARKER, strlen(ALLOCATION_MARKER));
+        t->string_count = 1;
     }
     buf_puts(out, "{\"name\":");
     label->len = 0;
@@ -117,37 +154,33 @@ static int put_thread(buf *out, const profile *p, uint32_t thread, thread_tables
                                                      : CATEGORY_OTHER);
         buf_puts(out, ",0]");
     }
-    buf_puts(out, "]},\"samples\":{\"schema\":{\"stack\":0,\"time\":1,\"eventDelay\":2");
-    if (memory)
-        buf_puts(out, ",\"weight\":3},\"weightType\":\"bytes\"");
-    else
-        buf_putc(out, '}');
-    buf_puts(out, ",\"data\":[");
+    buf_puts(out, "]},\"samples\":{\"schema\":{\"stack\":0,\"time\":1,\"eventDelay\":2},\"data\":[");
     int64_t units = 0;
     int first = 1;
     for (size_t i = 0; i < p->sample_count; i++) {
         const prof_sample *s = &p->samples[i];
         if (s->thread != thread)
             continue;
-        if (!first)
+        /* The samples table has no weight, so a CPU sample that stands for
+         * several periods (the sampler fell behind) becomes that many rows. */
+        int64_t rows = memory || s->weight < 1 ? 1 : s->weight;
+        for (int64_t r = 0; r < rows; r++) {
+            if (!first)
+                buf_putc(out, ',');
+            first = 0;
+            buf_putc(out, '[');
+            buf_put_u64(out, t->stack_of_node[s->stack]);
             buf_putc(out, ',');
-        first = 0;
-        buf_putc(out, '[');
-        buf_put_u64(out, t->stack_of_node[s->stack]);
-        buf_putc(out, ',');
-        put_ms(out, units * us_per_unit);
-        buf_puts(out, ",0");
-        if (memory) {
-            buf_putc(out, ',');
-            buf_put_i64(out, s->weight);
+            put_ms(out, units * us_per_unit);
+            buf_puts(out, ",0]");
             units++;
-        } else {
-            units += s->weight;
         }
-        buf_putc(out, ']');
     }
     buf_puts(out, "]},\"markers\":{\"schema\":{\"name\":0,\"startTime\":1,\"endTime\":2,\"phase\":3,"
-                  "\"category\":4,\"data\":5},\"data\":[]},\"stringTable\":[");
+                  "\"category\":4,\"data\":5},\"data\":[");
+    if (memory)
+        put_allocation_markers(out, p, thread, t, us_per_unit);
+    buf_puts(out, "]},\"stringTable\":[");
     buf_append(out, t->strings.data, t->strings.len);
     buf_puts(out, "]}");
     return t->strings.failed ? -1 : 0;
