@@ -186,23 +186,53 @@ def test_fork_with_and_without_follow_fork(tmp_path):
 
 
 def test_multiprocessing_fork_children(tmp_path):
-    run_py("""
+    proc = run_py("""
         import multiprocessing as mp
         from pyrometer import Tracker
         def job(n):
             return len(bytearray(n))
         if __name__ == "__main__":
             with Tracker("out.alloc", follow_fork=True):
-                with mp.get_context("fork").Pool(2) as pool:
-                    assert sum(pool.map(job, [4000037] * 4)) == 4 * 4000037
+                pool = mp.get_context("fork").Pool(2)
+                assert sum(pool.map(job, [4000037] * 4)) == 4 * 4000037
+                pool.close()   # workers exit through os._exit: their captures get a trailer
+                pool.join()
+                print("exitcodes", [p.exitcode for p in pool._pool])
     """, tmp_path)
     children = list(tmp_path.glob("out.alloc.*"))
-    assert len(children) >= 2
+    assert len(children) == 2
     total = 0
     for c in children:
         report = _native.capture_report(str(c))
+        assert report["warning"] == "", (c.name, proc.stdout)
         total += sum(r[3] for r in report["locations"] if r[0] == "job")
-    assert total >= 4 * 4000037
+    assert total == 4 * 4000038      # bytearray(n) allocates n + 1
+
+
+def test_multiprocessing_pool_terminate_keeps_what_was_flushed(tmp_path):
+    """`with Pool()` ends with terminate(): a worker still busy gets SIGTERM and
+    no exit hook runs; an idle one may exit cleanly first. Either way each
+    capture loads (killed: with a warning) up to its last flush."""
+    run_py("""
+        import multiprocessing as mp, time
+        from pyrometer import Tracker
+        def job(n):
+            x = bytearray(n)
+            time.sleep(0.1)   # > the 10 ms flush interval
+            return len(x)
+        if __name__ == "__main__":
+            with Tracker("out.alloc", follow_fork=True):
+                with mp.get_context("fork").Pool(2) as pool:
+                    assert sum(pool.map(job, [4000037] * 2, chunksize=1)) == 2 * 4000037
+    """, tmp_path)
+    children = list(tmp_path.glob("out.alloc.*"))
+    assert len(children) == 2
+    seen = 0
+    for c in children:
+        report = _native.capture_report(str(c))
+        assert report["warning"] == "" or "no trailer" in report["warning"]
+        seen += sum(r[3] for r in report["locations"] if r[0] == "job")
+    assert seen == 2 * 4000038
 
 
 def test_second_tracker_raises_and_api_restarts(tmp_path):
@@ -324,3 +354,92 @@ def test_aggregate_file_is_small_and_agrees(tmp_path, allocext):
         assert a["churn"] == b["churn"] >= 10 * 100003
     with pytest.raises(_native.ProfileError, match="aggregate"):
         _native.read_capture(str(agg), "temporary", 1)
+
+
+def test_tracker_alongside_cpu_sampler(tmp_path):
+    run_py("""
+        import pyrometer
+        def spin():
+            total = 0
+            for i in range(3_000_000):
+                total += i % 7
+            return total
+        def hold():
+            return bytearray(9000011)
+        with pyrometer.Profiler("cpu.prof", period=0.001) as prof:
+            with pyrometer.Tracker("mem.alloc"):
+                spin()
+                x = hold()
+    """, tmp_path)
+    mem = by_function(_native.read_capture(str(tmp_path / "mem.alloc"), "peak", 1))
+    assert mem["hold"] >= 9000011
+    cpu = _native.read_profile(str(tmp_path / "cpu.prof"))
+    assert cpu.sample_count > 10
+    assert any(f[0] == "spin" for f in cpu.functions())
+
+
+def test_threads_exact_counts_and_cross_thread_frees(tmp_path):
+    run_py("""
+        import queue, threading
+        from pyrometer import Tracker
+        N = 3000
+        kept = {}
+        def worker(t):
+            mine = [None] * N
+            for i in range(N):
+                mine[i] = bytearray(1000 + t * 10000 + i)      # the only allocation on this line
+            kept[t] = mine[: N // 3]
+        def producer(q):
+            for i in range(N):
+                b = bytearray(700 + i)
+                q.put(b)
+            del b
+            q.put(None)
+        def consumer(q):
+            while q.get() is not None:
+                pass            # the block dies here, in the other thread
+        with Tracker("out.alloc"):
+            ts = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+            q = queue.Queue(maxsize=64)
+            ts += [threading.Thread(target=producer, args=(q,)), threading.Thread(target=consumer, args=(q,))]
+            for t in ts: t.start()
+            for t in ts: t.join()
+    """, tmp_path)
+    path = str(tmp_path / "out.alloc")
+    report = _native.capture_report(path)
+    n = 3000
+    workers = location(report, "worker")
+    listcomp = [max(workers, key=lambda r: r[4])]        # the bytearray line
+    sizes = sum(1000 + t * 10000 + i + 1 for t in range(4) for i in range(n))       # +1: bytearray's NUL
+    # Besides the 4n buffers, the line may also have mapped pymalloc arenas
+    # (1 MiB each) for the bytearray objects themselves: exactly that much more.
+    count, total = sum(r[4] for r in listcomp), sum(r[3] for r in listcomp)
+    arenas = count - 4 * n
+    assert 0 <= arenas <= 8 and total - sizes == arenas * MB, (count, total, sizes)
+    leaked = sum(1000 + t * 10000 + i + 1 for t in range(4) for i in range(n // 3))
+    extra = sum(r[7] for r in listcomp) - leaked
+    assert extra % MB == 0 and 0 <= extra <= arenas * MB
+    prod = [max(location(report, "producer"), key=lambda r: r[4])]
+    arenas = sum(r[4] for r in prod) - n
+    assert 0 <= arenas <= 4
+    assert sum(r[7] for r in prod) % MB == 0 and sum(r[7] for r in prod) <= arenas * MB   # all buffers freed
+
+
+def test_aggregate_with_follow_fork_names_children_after_the_output(tmp_path):
+    run_py("""
+        import os
+        from pyrometer import Tracker
+        with Tracker("out.alloc", aggregate=True, follow_fork=True):
+            a = bytearray(2000003)
+            pid = os.fork()
+            if pid == 0:
+                b = bytearray(3000017)
+                os._exit(0)
+            os.waitpid(pid, 0)
+            open("child.pid", "w").write(str(pid))
+    """, tmp_path)
+    child = tmp_path / f"out.alloc.{(tmp_path / 'child.pid').read_text()}"
+    assert child.exists()
+    assert _native.capture_report(str(child))["peak_bytes"] >= 3000017
+    assert _native.capture_report(str(tmp_path / "out.alloc"))["meta"]["flags"] == "follow_fork,aggregate"
+    assert sorted(p.name for p in tmp_path.glob("out.alloc*")) == sorted(["out.alloc", child.name])

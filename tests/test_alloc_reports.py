@@ -6,7 +6,7 @@ import textwrap
 import pytest
 
 from conftest import DATA, run_cli
-from test_alloc_capture import run_py
+from test_alloc_capture import allocext, run_py  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +116,36 @@ def test_run_alloc_module_and_code(tmp_path):
     assert proc.returncode == 0, proc.stderr
     s = json.loads(run_cli("stats", out, "--json", check=True).stdout)
     assert s["peak_bytes"] >= 3000017
+
+
+def test_flamegraph_views_and_export_in_bytes(tmp_path, allocext):
+    run_py("""
+        from pyrometer import Tracker
+        import allocext
+        def leaker():
+            allocext.keep(40, 10007)
+        def churner():
+            allocext.interleaved(30, 3001)
+        with Tracker("out.alloc", rss_interval=0.002):
+            leaker()
+            churner()
+            allocext.release(10)
+    """, tmp_path, extra_path=allocext)
+    cap = tmp_path / "out.alloc"
+    for opts, present, absent in ((["--leaks"], "leaker", "churner"),
+                                  (["--temporary-allocations"], "churner", "leaker"),
+                                  (["--temporary-allocations", "2"], "churner", "leaker"),
+                                  ([], "leaker", None)):
+        html = tmp_path / "fg.html"
+        run_cli("flamegraph", cap, *opts, "-o", html, check=True)
+        text = html.read_text()
+        assert present in text and '"value_unit":"bytes"' in text and '"timeline":[' in text
+        if absent:
+            assert absent not in text
+    col = tmp_path / "out.collapsed"
+    run_cli("export", cap, "--format", "collapsed", "-o", col, check=True)
+    weights = {line.rsplit(" ", 1)[0].split(";")[-1].split(" ")[0]: int(line.rsplit(" ", 1)[1])
+               for line in col.read_text().splitlines()}
+    assert weights["leaker"] == 40 * 10007          # peak: all 40 kept blocks live
+    proc = run_cli("flamegraph", cap, "--temporary-allocations", "0", "-o", tmp_path / "x.html")
+    assert proc.returncode == 2

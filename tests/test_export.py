@@ -655,3 +655,17 @@ def test_speedscope_also_reads_collapsed_and_callgrind(live_vmprof, tmp_path, fm
     for name, s in want_self.items():
         if s and sum(1 for f in exp.functions if f[0] == name) == 1:
             assert got_self[name] == s, name
+
+
+def test_pprof_top_keeps_bracketed_python_names(own_profile, tmp_path):
+    # pprof shortens <...> as C++ template arguments; without display names
+    # "<module>" and "<genexpr>" would all show as "[python]".
+    go = require_tool("go", "/usr/local/go/bin/go")
+    out = tmp_path / "names.pb.gz"
+    export(own_profile, "pprof", out)
+    top = subprocess.run([go, "tool", "pprof", "-top", "-nodecount=1000", str(out)], capture_output=True,
+                         text=True, timeout=120)
+    assert top.returncode == 0, top.stderr
+    assert "\u2039module\u203a" in top.stdout and "[python]" not in top.stdout
+    raw = subprocess.run([go, "tool", "pprof", "-raw", str(out)], capture_output=True, text=True, timeout=120)
+    assert "(<module>)" in raw.stdout  # the system name keeps the real one

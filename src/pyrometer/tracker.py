@@ -11,6 +11,7 @@ import atexit
 import os
 import shlex
 import sys
+import warnings
 
 from pyrometer import _native
 
@@ -26,6 +27,7 @@ class Tracker:
     follow_fork: forked children keep tracking into `path.<pid>`.
     aggregate: write only per-stack totals at the peak and at exit (a small file;
         events are spooled to a temporary file next to `path` during the run).
+        Children followed with follow_fork write full captures (`path.<pid>`).
     rss_interval: seconds between RSS samples (and writer flushes).
     stop_code: a code object whose frame and its callers are left out of every
         stack (`pyrometer run` passes its launcher's).
@@ -43,6 +45,9 @@ class Tracker:
         self._active = False
         self._pid = None
         self._spool = None
+        #: after stop(): None, or why the capture is incomplete (a write failed:
+        #: full disk, file size limit; recording stopped there, the program ran on)
+        self.write_error = None
 
     def start(self):
         if self._active:
@@ -57,13 +62,16 @@ class Tracker:
         command_line = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
         _native.alloc_start(target, native=self.native, trace_python_allocators=self.trace_python_allocators,
                             follow_fork=self.follow_fork, rss_interval=self.rss_interval,
-                            command_line=command_line, stop_code=self.stop_code)
+                            command_line=command_line, stop_code=self.stop_code, fork_path=self.path)
         self._active = True
         self._pid = os.getpid()
         atexit.register(self._stop_at_exit)
         return self
 
     def stop(self):
+        """Finishes the capture. A write failure during the run does not raise
+        (the program's work is done): it is in `write_error` and a
+        RuntimeWarning."""
         if not self._active:
             return
         self._active = False
@@ -72,7 +80,13 @@ class Tracker:
             # A forked child: its own capture (follow_fork) ends at its exit.
             _native.alloc_stop()
             return
-        _native.alloc_stop()
+        self.write_error = _native.alloc_stop()
+        if self.write_error is not None:
+            warnings.warn(self.write_error, RuntimeWarning, stacklevel=2)
+            if self._spool is not None:
+                os.unlink(self._spool)
+                self._spool = None
+            return
         if self._spool is not None:
             try:
                 _native.capture_aggregate(self._spool, self.path)

@@ -2,6 +2,7 @@
 import argparse
 import os
 import sys
+import warnings
 
 from pyrometer import config, program, sampling
 from pyrometer.errors import UsageError
@@ -169,11 +170,15 @@ def run_alloc(args, target):
     finally:
         # In a forked child returning into us, stop() finishes the child's own
         # capture (with --follow-fork); the parent's is not touched.
-        tracker.stop()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # a write failure is reported below, in one line
+            tracker.stop()
     if os.getpid() != pid:
         return status
     sys.stdout.flush()
-    if not args.quiet:
+    if tracker.write_error:
+        print(f"pyrometer: warning: {tracker.write_error}", file=sys.stderr)
+    elif not args.quiet:
         print(f"pyrometer: allocations written to {output}", file=sys.stderr)
     if args.web:
         show_web(output, args.quiet)

@@ -403,7 +403,7 @@ static int add_samples(profile *p, acc *a, prof_error *err)
     for (size_t i = 0; i < a->cap; i++)
         if (a->slots[i].key != 0 && a->slots[i].value != 0)
             a->slots[n++] = a->slots[i];
-    if (n > 0) /* slots may be NULL when nothing was allocated: qsort(NULL) is UB */
+    if (n > 1)
         qsort(a->slots, n, sizeof *a->slots, acc_cmp);
     uint32_t none = PROF_NONE;
     for (size_t i = 0; i < n; i++) {
@@ -668,7 +668,7 @@ int memory_report_build(capture_data *c, memory_report *out, prof_error *err)
     if (collect_live(&r, &live) < 0 || report_from_live(out, &t, p, &live, 0, &none) < 0)
         goto nomem;
 done:
-    if (t.count > 0) /* items is NULL for a capture without allocations */
+    if (t.count > 1)
         qsort(t.items, t.count, sizeof *t.items, loc_cmp);
     out->locations = t.items;
     out->location_count = t.count;

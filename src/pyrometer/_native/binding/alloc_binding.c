@@ -17,21 +17,23 @@ static PyObject *alloc_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     (void)module;
     static char *kwlist[] = {"path", "native", "trace_python_allocators", "follow_fork", "rss_interval",
-                             "command_line", "stop_code", NULL};
-    PyObject *path_obj, *stop = Py_None;
+                             "command_line", "stop_code", "fork_path", NULL};
+    PyObject *path_obj, *stop = Py_None, *fork_obj = NULL;
     int native = 0, trace = 0, follow = 0;
     double interval = 0.01;
     const char *cmdline = "";
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|pppdsO", kwlist, PyUnicode_FSConverter, &path_obj, &native,
-                                     &trace, &follow, &interval, &cmdline, &stop))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|pppdsOO&", kwlist, PyUnicode_FSConverter, &path_obj, &native,
+                                     &trace, &follow, &interval, &cmdline, &stop, PyUnicode_FSConverter, &fork_obj))
         return NULL;
     if (stop != Py_None && !PyCode_Check(stop)) {
         Py_DECREF(path_obj);
+        Py_XDECREF(fork_obj);
         PyErr_SetString(PyExc_TypeError, "stop_code must be a code object or None");
         return NULL;
     }
     if (!(interval >= 0.0005 && interval <= 3600)) {
         Py_DECREF(path_obj);
+        Py_XDECREF(fork_obj);
         PyErr_SetString(PyExc_ValueError, "rss_interval must be between 0.0005 and 3600 seconds");
         return NULL;
     }
@@ -40,6 +42,7 @@ static PyObject *alloc_start(PyObject *module, PyObject *args, PyObject *kwargs)
     char version[64];
     snprintf(version, sizeof version, "%d.%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MICRO_VERSION);
     opt.python_version = version;
+    opt.fork_base = fork_obj ? PyBytes_AS_STRING(fork_obj) : NULL;
     char err[512] = "";
     if (!alloc_tracker_on) {
         Py_XSETREF(stop_code, stop == Py_None ? NULL : Py_NewRef(stop));
@@ -47,6 +50,7 @@ static PyObject *alloc_start(PyObject *module, PyObject *args, PyObject *kwargs)
     }
     int rc = alloc_tracker_start(&opt, err, sizeof err);
     Py_DECREF(path_obj);
+    Py_XDECREF(fork_obj);
     if (rc < 0) {
         PyErr_SetString(PyExc_RuntimeError, err);
         return NULL;
@@ -54,19 +58,19 @@ static PyObject *alloc_start(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_RETURN_NONE;
 }
 
+/* alloc_stop() -> None, or the one-line message of a write failure (the
+ * capture is still readable up to where it stopped). */
 static PyObject *alloc_stop(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
     char err[512] = "";
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = alloc_tracker_stop(err, sizeof err);
-    Py_END_ALLOW_THREADS
-    if (rc < 0) {
-        PyErr_SetString(PyExc_OSError, err);
-        return NULL;
-    }
+    /* With the GIL held: stopping swaps the PyMem allocators back, which
+     * must not race with other Python threads. The writer's final flush
+     * never needs the GIL, so joining it here cannot deadlock. */
+    int rc = alloc_tracker_stop(err, sizeof err);
+    if (rc < 0)
+        return PyUnicode_FromString(err);
     Py_RETURN_NONE;
 }
 
@@ -280,7 +284,7 @@ static PyObject *capture_aggregate(PyObject *module, PyObject *args)
 static PyMethodDef alloc_methods[] = {
     {"alloc_start", (PyCFunction)(void (*)(void))alloc_start, METH_VARARGS | METH_KEYWORDS,
      "alloc_start(path, native, trace_python_allocators, follow_fork, rss_interval, command_line)"},
-    {"alloc_stop", alloc_stop, METH_NOARGS, "alloc_stop(): finish the capture file"},
+    {"alloc_stop", alloc_stop, METH_NOARGS, "alloc_stop() -> None, or the message of a write failure"},
     {"alloc_active", alloc_active, METH_NOARGS, "alloc_active() -> bool"},
     {"read_capture", read_capture, METH_VARARGS,
      "read_capture(path, view='peak', temporary_threshold=1) -> Profile weighted in bytes"},

@@ -284,18 +284,22 @@ typedef struct frame_ref {
     int entry;              /* Python: first frame of a _PyEval_EvalFrameDefault call */
 } frame_ref;
 
-/* The calling thread's Python frames, leaf first. */
-static int read_python_frames(frame_ref *out, int max)
+/* The calling thread's Python frames, leaf first. *stopped is set when the
+ * walk ended at the launcher's frame (stop_code). */
+static int read_python_frames(frame_ref *out, int max, int *stopped)
 {
     PyThreadState *ts = PyGILState_GetThisThreadState();
+    *stopped = 0;
     if (ts == NULL || ts->cframe == NULL)
         return 0;
     int n = 0;
     for (_PyInterpreterFrame *f = ts->cframe->current_frame; f != NULL && n < max; f = f->previous) {
         if (_PyFrame_IsIncomplete(f))
             continue;
-        if ((uintptr_t)f->f_code == st.stop_code)
+        if ((uintptr_t)f->f_code == st.stop_code) {
+            *stopped = 1;
             break;
+        }
         out[n].frame = (uintptr_t)f;
         out[n].code = (uintptr_t)f->f_code;
         out[n].lasti = _PyInterpreterFrame_LASTI(f);
@@ -306,8 +310,10 @@ static int read_python_frames(frame_ref *out, int max)
 }
 
 /* Native frames merged with Python ones, leaf first: each native frame
- * inside _PyEval_EvalFrameDefault stands for the Python frames it runs. */
-static int merge_native(frame_ref *py, int npy, frame_ref *out, int max)
+ * inside _PyEval_EvalFrameDefault stands for the Python frames it runs.
+ * When the Python walk stopped at the launcher, the native frames from the
+ * launcher's own evaluation loop up are left out too. */
+static int merge_native(frame_ref *py, int npy, int stopped, frame_ref *out, int max)
 {
     void *ips[ALLOC_MAX_FRAMES];
     int nip = unw_backtrace(ips, ALLOC_MAX_FRAMES);
@@ -319,6 +325,8 @@ static int merge_native(frame_ref *py, int npy, frame_ref *out, int max)
     for (int i = skip; i < nip && n < max; i++) {
         uintptr_t ip = (uintptr_t)ips[i];
         if (st.eval_end && ip >= st.eval_start && ip < st.eval_end) {
+            if (stopped && p >= npy)
+                break;
             while (p < npy && n < max) {
                 out[n++] = py[p];
                 if (py[p++].entry)
@@ -337,11 +345,12 @@ static int merge_native(frame_ref *py, int npy, frame_ref *out, int max)
 uint32_t alloc_stack_capture(alloc_stack_cache *cache)
 {
     frame_ref py[ALLOC_MAX_FRAMES], merged[ALLOC_MAX_FRAMES];
-    int npy = read_python_frames(py, ALLOC_MAX_FRAMES);
+    int stopped;
+    int npy = read_python_frames(py, ALLOC_MAX_FRAMES, &stopped);
     frame_ref *frames = py;
     int n = npy;
     if (st.native) {
-        n = merge_native(py, npy, merged, ALLOC_MAX_FRAMES);
+        n = merge_native(py, npy, stopped, merged, ALLOC_MAX_FRAMES);
         frames = merged;
     }
     if (n == 0)

@@ -87,7 +87,8 @@ static void load_symtab(object_syms *o)
             o->syms[o->count++] = (sym){syms[k].st_value, syms[k].st_value + (syms[k].st_size ? syms[k].st_size : 1),
                                         name};
         }
-        qsort(o->syms, o->count, sizeof *o->syms, sym_cmp);
+        if (o->count > 1)
+            qsort(o->syms, o->count, sizeof *o->syms, sym_cmp);
         break;
     }
     if (o->count == 0) {

@@ -18,6 +18,7 @@ typedef struct alloc_options {
     int native, trace_python_allocators, follow_fork, aggregate;
     uint64_t rss_interval_us;
     const char *command_line, *python_version;
+    const char *fork_base;   /* follow_fork: children write <fork_base>.<pid>; NULL: path */
 } alloc_options;
 
 /* 1 while a tracker records in this process. */
@@ -28,9 +29,10 @@ extern volatile int alloc_tracker_on;
 int alloc_tracker_start(const alloc_options *opt, char *err, size_t errlen);
 
 /* Stops tracking, drains every ring, writes the trailer and closes the
- * file. Caller holds the GIL. 0, or -1 with a message (write error,
- * events dropped...). A no-op returning 0 in a forked child that does not
- * own the tracker. */
+ * file. Caller holds the GIL. 0, or -1 with a message when a write failed
+ * during the run (recording stopped then; the file holds what was written
+ * before). A no-op returning 0 in a forked child that does not own the
+ * tracker. */
 int alloc_tracker_stop(char *err, size_t errlen);
 
 /* Records one event of the calling thread. Called by the hooks with the

@@ -215,12 +215,33 @@ int export_pprof(const profile *p, const export_options *opts, buf *out, prof_er
         put_message(&tmp, LOCATION_LINE, &sub);
         put_message(&msg, PROFILE_LOCATION, &tmp);
     }
+    /* pprof shortens names as if they were C++ templates, dropping what is
+     * in <...>, so "<module>" would show as "[python]". Such names get a
+     * display name with ‹› (appended to the string table after the extra
+     * strings); system_name keeps the real one. */
+    buf display;
+    buf_init(&display);
+    uint64_t display_count = 0;
     for (uint32_t i = 0; i < p->function_count; i++) {
         const prof_function *f = &p->functions[i];
         uint64_t name = f->name != 0 ? f->name : xs + XS_UNKNOWN;
+        uint64_t shown = name;
+        const char *text = profile_string(p, f->name);
+        if (f->name != 0 && strpbrk(text, "<>") != NULL) {
+            for (const char *c = text; *c; c++) {
+                if (*c == '<')
+                    buf_puts(&display, "\u2039");
+                else if (*c == '>')
+                    buf_puts(&display, "\u203a");
+                else
+                    buf_putc(&display, *c);
+            }
+            buf_putc(&display, '\0');
+            shown = xs + XS_N + display_count++;
+        }
         tmp.len = 0;
         put_uint(&tmp, FUNCTION_ID, (uint64_t)i + 1);
-        put_uint(&tmp, FUNCTION_NAME, name);
+        put_uint(&tmp, FUNCTION_NAME, shown);
         put_uint(&tmp, FUNCTION_SYSTEM_NAME, name);
         put_uint(&tmp, FUNCTION_FILENAME, f->file);
         put_int(&tmp, FUNCTION_START_LINE, f->first_line > 0 ? f->first_line : 0);
@@ -230,6 +251,13 @@ int export_pprof(const profile *p, const export_options *opts, buf *out, prof_er
         put_bytes(&msg, PROFILE_STRING_TABLE, p->strings[i], p->string_lengths[i]);
     for (int i = 0; i < XS_N; i++)
         put_bytes(&msg, PROFILE_STRING_TABLE, extra_strings[i], strlen(extra_strings[i]));
+    for (size_t off = 0; off < display.len;) {
+        size_t len = strlen(display.data + off);
+        put_bytes(&msg, PROFILE_STRING_TABLE, display.data + off, len);
+        off += len + 1;
+    }
+    int display_failed = display.failed;
+    buf_free(&display);
     /* Times come from the file: one that does not fit in ns is left out. */
     int64_t nanos;
     if (p->start_time_us > 0 && !__builtin_mul_overflow(p->start_time_us, 1000, &nanos))
@@ -243,7 +271,7 @@ int export_pprof(const profile *p, const export_options *opts, buf *out, prof_er
         put_value_type(&msg, PROFILE_PERIOD_TYPE, xs + XS_CPU, xs + XS_NANOSECONDS, &tmp);
         put_int(&msg, PROFILE_PERIOD, period_ns);
     }
-    if (msg.failed || tmp.failed || sub.failed || packed.failed)
+    if (msg.failed || tmp.failed || sub.failed || packed.failed || display_failed)
         goto nomem;
     rc = gzip_append(&msg, out, err);
     goto done;

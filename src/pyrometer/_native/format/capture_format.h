@@ -63,14 +63,22 @@ enum {
  *   [varint thread index]                 when CAPTURE_EV_NEW_THREAD
  *   [zigzag seq - (previous seq + 1)]     when CAPTURE_EV_SEQ_JUMP; else seq = previous + 1
  *                                         (previous = first sequence number - 1 at the start)
- *   zigzag  address - previous address    (previous = 0 at the start)
+ *   varint  ref: 0, or k in 1..CAPTURE_RECENT when the address is the one of
+ *           the k-th previous event of this record (frees of fresh blocks and
+ *           allocations of just-freed addresses are most events)
+ *   [zigzag (address >> 4) - (previous address >> 4)]  when ref is 0
+ *                                         (previous = 0 at the start)
+ *   [byte   address & 15]                 when ref is 0 and CAPTURE_EV_UNALIGNED
+ *                                         (allocators return 16-byte aligned blocks)
  *   varint  size                          allocations and munmap only
  *   varint  node+1                        allocations only (0: no Python stack)
  * Sequence numbers order events of all threads globally (the reader sorts
  * by them); within one EVENTS record they are nearly always consecutive. */
 #define CAPTURE_EV_NEW_THREAD 0x80
 #define CAPTURE_EV_SEQ_JUMP 0x40
-#define CAPTURE_EV_KIND_MASK 0x3f
+#define CAPTURE_EV_UNALIGNED 0x20
+#define CAPTURE_EV_KIND_MASK 0x1f
+#define CAPTURE_RECENT 32
 
 /* Allocator kinds. Frees carry no size; munmap carries its length. */
 typedef enum capture_kind {

@@ -147,6 +147,8 @@ static int read_events(reader *r, cursor *p, size_t off)
     if (count > p->end - p->pos)   /* every event takes at least one byte */
         return BAD(r, off, "events record at byte %zu claims %llu events", off, (unsigned long long)count);
     uint64_t prev_seq = seq - 1, prev_addr = 0;
+    uint64_t recent[CAPTURE_RECENT];
+    uint32_t recent_pos = 0;
     uint32_t thread = PROF_NONE;
     for (uint64_t i = 0; i < count; i++) {
         size_t ev_off = p->pos;
@@ -155,6 +157,7 @@ static int read_events(reader *r, cursor *p, size_t off)
         uint8_t kb = p->data[p->pos++];
         int kind = kb & CAPTURE_EV_KIND_MASK;
         int jump = (kb & CAPTURE_EV_SEQ_JUMP) != 0;
+        int unaligned = (kb & CAPTURE_EV_UNALIGNED) != 0;
         if (!capture_kind_valid(kind))
             return BAD(r, ev_off, "bad event kind %d at byte %zu", kind, ev_off);
         if (kb & CAPTURE_EV_NEW_THREAD) {
@@ -166,15 +169,31 @@ static int read_events(reader *r, cursor *p, size_t off)
         if (thread == PROF_NONE)
             return BAD(r, ev_off, "event at byte %zu has no thread", ev_off);
         uint64_t dseq = 0, daddr, size = 0, node = 0;
-        if ((jump && get_varint(p, &dseq)) || get_varint(p, &daddr))
+        uint64_t low = 0, ref, addr;
+        if ((jump && get_varint(p, &dseq)) || get_varint(p, &ref))
             return BAD(r, ev_off, "bad event at byte %zu", ev_off);
+        if (ref > CAPTURE_RECENT || ref > recent_pos)
+            return BAD(r, ev_off, "event at byte %zu refers back past its record", ev_off);
+        if (ref) {
+            addr = recent[(recent_pos - ref) % CAPTURE_RECENT];
+        } else {
+            if (get_varint(p, &daddr))
+                return BAD(r, ev_off, "bad event at byte %zu", ev_off);
+            if (unaligned) {
+                if (p->pos >= p->end || p->data[p->pos] > 15)
+                    return BAD(r, ev_off, "bad event at byte %zu", ev_off);
+                low = p->data[p->pos++];
+            }
+            addr = (((prev_addr >> 4) + (uint64_t)unzigzag(daddr)) << 4) | low;
+        }
+        recent[recent_pos++ % CAPTURE_RECENT] = addr;
         if ((capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP) && get_varint(p, &size))
             return BAD(r, ev_off, "bad event at byte %zu", ev_off);
         if (capture_kind_is_alloc(kind) && get_varint(p, &node))
             return BAD(r, ev_off, "bad event at byte %zu", ev_off);
         capture_event ev;
         ev.seq = prev_seq + 1 + (uint64_t)unzigzag(dseq);
-        ev.addr = prev_addr + (uint64_t)unzigzag(daddr);
+        ev.addr = addr;
         ev.size = size;
         ev.thread = thread;
         ev.kind = (uint8_t)kind;
@@ -342,9 +361,7 @@ void capture_data_free(capture_data *c)
     free(c->events);
     free(c->rss);
     free(c->aggregate);
-    /* Zeroed, not re-initialised: a fresh profile here was never freed
-     * (every read_capture leaked ~1 kB). A zeroed profile frees safely. */
-    capture_data_init(c);
+    capture_data_init(c);   /* freeing twice is harmless: everything is NULL now */
 }
 
 int capture_read_buffer(const uint8_t *data, size_t len, capture_data *out, prof_error *err)

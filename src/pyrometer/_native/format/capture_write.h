@@ -37,6 +37,8 @@ typedef struct capture_events_enc {
     buf payload, packed;
     uint64_t count;
     uint64_t first_seq, prev_seq, prev_addr;
+    uint64_t recent[CAPTURE_RECENT];   /* addresses of the last events of this record */
+    uint32_t recent_pos;
     uint32_t thread;
 } capture_events_enc;
 
