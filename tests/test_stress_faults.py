@@ -85,9 +85,7 @@ def limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
 
 
-@pytest.mark.parametrize("alloc", [False, pytest.param(True, marks=pytest.mark.xfail(
-    strict=True, reason="product bug (reported): `run --alloc` exits 2 with 'write failed: File too large' "
-                        "instead of the program's status 0 and one warning"))], ids=["profile", "capture"])
+@pytest.mark.parametrize("alloc", [False, True], ids=["profile", "capture"])
 def test_full_disk_program_keeps_running(tmp_path, alloc):
     require_alloc() if alloc else require_run()
     script = write(tmp_path, "bounded.py", BOUNDED)
