@@ -347,10 +347,12 @@ static int stack_cache_add(stack_cache *c, const uint64_t *frames, const int32_t
     }
     if (hashidx_insert(&c->index, hash, c->count) < 0)
         return -1;
-    uint64_t *dst = c->arena + c->arena_len;
-    memcpy(dst, frames, n * sizeof(uint64_t));
-    for (uint32_t i = 0; i < n; i++)
-        dst[n + i] = (uint64_t)(uint32_t)lines[i];
+    if (n > 0) { /* the arena is NULL until the first non-empty stack: NULL + 0 is UB */
+        uint64_t *dst = c->arena + c->arena_len;
+        memcpy(dst, frames, n * sizeof(uint64_t));
+        for (uint32_t i = 0; i < n; i++)
+            dst[n + i] = (uint64_t)(uint32_t)lines[i];
+    }
     c->offsets[c->count] = c->arena_len;
     c->lengths[c->count] = n;
     c->leaves[c->count] = leaf;
