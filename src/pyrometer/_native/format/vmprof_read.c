@@ -290,6 +290,8 @@ static int stack_eq(const void *ctx, uint32_t index)
     const struct stack_key *k = ctx;
     if (k->c->lengths[index] != k->n)
         return 0;
+    if (k->n == 0)
+        return 1; /* empty stacks: the arena may still be NULL, and memcmp(NULL) is UB */
     const uint64_t *stored = k->c->arena + k->c->offsets[index];
     if (memcmp(stored, k->frames, k->n * sizeof(uint64_t)) != 0)
         return 0;
