@@ -255,9 +255,11 @@ int export_pprof(const profile *p, const export_options *opts, buf *out, prof_er
     }
     int display_failed = display.failed;
     buf_free(&display);
-    if (p->start_time_us > 0)
+    /* Times come from the file: leave out any that nanoseconds cannot hold. */
+    if (p->start_time_us > 0 && p->start_time_us <= INT64_MAX / 1000)
         put_int(&msg, PROFILE_TIME_NANOS, p->start_time_us * 1000);
-    if (p->start_time_us > 0 && p->end_time_us > p->start_time_us)
+    if (p->start_time_us > 0 && p->end_time_us > p->start_time_us &&
+        p->end_time_us - p->start_time_us <= INT64_MAX / 1000)
         put_int(&msg, PROFILE_DURATION_NANOS, (p->end_time_us - p->start_time_us) * 1000);
     if (memory) {
         put_value_type(&msg, PROFILE_PERIOD_TYPE, xs + XS_SPACE, xs + XS_BYTES, &tmp);
