@@ -118,6 +118,37 @@ TEST(depth_and_string_limits)
     buf_free(&b);
 }
 
+TEST(reused_address_takes_the_name_written_after_each_sample)
+{
+    /* As vmprof writes it: a code object is named when it dies, a new one
+     * at the same address is named at the end, then every address again
+     * as native. */
+    buf b;
+    buf_init(&b);
+    vmprof_write_header(&b, 1000, 0, "cpython");
+    const char *first = "py:first:1:a.py", *second = "py:second:5:b.py", *native = "n:whatever:0:-";
+    uint64_t stack[] = {8};
+    vmprof_write_stack(&b, stack, 1, 1, -1);
+    vmprof_write_stack(&b, stack, 1, 1, -1);
+    vmprof_write_symbol(&b, VMPROF_TAG_VIRTUAL_IP, 8, first, strlen(first));
+    vmprof_write_stack(&b, stack, 1, 1, -1);
+    vmprof_write_symbol(&b, VMPROF_TAG_NATIVE_SYMBOLS, 8, native, strlen(native));
+    vmprof_write_symbol(&b, VMPROF_TAG_VIRTUAL_IP, 8, second, strlen(second));
+    vmprof_write_time(&b, VMPROF_TAG_TRAILER, 1);
+    profile p;
+    prof_error err;
+    CHECK(vmprof_read_buffer((const uint8_t *)b.data, b.len, &p, &err) == 0);
+    CHECK_EQ_INT(p.sample_count, 3);
+    const char *names[3];
+    for (int i = 0; i < 3; i++)
+        names[i] = profile_string(&p, p.functions[p.nodes[p.samples[i].stack].function].name);
+    CHECK_EQ_STR(names[0], "first");
+    CHECK_EQ_STR(names[1], "first");
+    CHECK_EQ_STR(names[2], "second");
+    profile_free(&p);
+    buf_free(&b);
+}
+
 TEST(reads_real_vmprof_fixture)
 {
     profile p;
@@ -144,6 +175,7 @@ int main(void)
     RUN(round_trip_lines_and_memory);
     RUN(every_truncation_is_an_error_or_a_warning_never_a_crash);
     RUN(depth_and_string_limits);
+    RUN(reused_address_takes_the_name_written_after_each_sample);
     RUN(reads_real_vmprof_fixture);
     return CHECK_SUMMARY();
 }

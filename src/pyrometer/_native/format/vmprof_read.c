@@ -86,11 +86,24 @@ static int read_string(cursor *c, const uint8_t **s, size_t *len, prof_error *er
 
 /* ---- the address -> function table ---- */
 
+/* An address named by more than one Python record: vmprof names a code
+ * object when it is freed, and a new one at the same address again later.
+ * Each sample takes the first such name written after it (else the last). */
+typedef struct symbol_rename {
+    uint32_t slot;
+    uint32_t function;
+    size_t pos;             /* where the naming record is in the file */
+} symbol_rename;
+
 typedef struct symbol_table {
     uint64_t *addrs;
     uint32_t *functions;
+    size_t *positions;      /* where each slot's current name was written */
+    uint8_t *ambiguous;     /* the slot has renames */
     uint32_t count, cap;
     hashidx index;
+    symbol_rename *renames;
+    uint32_t rename_count, rename_cap;
 } symbol_table;
 
 struct addr_key {
@@ -112,13 +125,7 @@ static uint32_t symbol_slot(const symbol_table *t, uint64_t addr)
     return i == UINT32_MAX ? PROF_NONE : i;
 }
 
-static uint32_t symbol_find(const symbol_table *t, uint64_t addr)
-{
-    uint32_t i = symbol_slot(t, addr);
-    return i == PROF_NONE ? PROF_NONE : t->functions[i];
-}
-
-static int symbol_add(symbol_table *t, uint64_t addr, uint32_t function)
+static int symbol_add(symbol_table *t, uint64_t addr, uint32_t function, size_t pos)
 {
     if (t->count == t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 256;
@@ -130,20 +137,62 @@ static int symbol_add(symbol_table *t, uint64_t addr, uint32_t function)
         if (functions == NULL)
             return -1;
         t->functions = functions;
+        size_t *positions = realloc(t->positions, cap * sizeof(*positions));
+        if (positions == NULL)
+            return -1;
+        t->positions = positions;
+        uint8_t *ambiguous = realloc(t->ambiguous, cap);
+        if (ambiguous == NULL)
+            return -1;
+        t->ambiguous = ambiguous;
         t->cap = cap;
     }
     if (hashidx_insert(&t->index, hash_mix(addr, 0), t->count) < 0)
         return -1;
     t->addrs[t->count] = addr;
     t->functions[t->count] = function;
+    t->positions[t->count] = pos;
+    t->ambiguous[t->count] = 0;
     t->count++;
     return 0;
+}
+
+static int rename_add(symbol_table *t, uint32_t slot, uint32_t function, size_t pos)
+{
+    if (t->rename_count == t->rename_cap) {
+        uint32_t cap = t->rename_cap ? t->rename_cap * 2 : 64;
+        symbol_rename *renames = realloc(t->renames, cap * sizeof(*renames));
+        if (renames == NULL)
+            return -1;
+        t->renames = renames;
+        t->rename_cap = cap;
+    }
+    t->renames[t->rename_count++] = (symbol_rename){slot, function, pos};
+    return 0;
+}
+
+/* The name of an ambiguous slot for a sample at pos: the first naming
+ * record after the sample, else the last one. */
+static uint32_t rename_for(const symbol_table *t, uint32_t slot, size_t pos)
+{
+    uint32_t last = t->functions[slot];
+    for (uint32_t i = 0; i < t->rename_count; i++) {
+        if (t->renames[i].slot != slot)
+            continue;
+        if (t->renames[i].pos > pos)
+            return t->renames[i].function;
+        last = t->renames[i].function;
+    }
+    return last;
 }
 
 static void symbol_table_free(symbol_table *t)
 {
     free(t->addrs);
     free(t->functions);
+    free(t->positions);
+    free(t->ambiguous);
+    free(t->renames);
     hashidx_free(&t->index);
 }
 
@@ -204,7 +253,7 @@ static uint32_t unnamed_function(profile *p, symbol_table *symbols, uint64_t add
     if (n == PROF_NONE)
         return PROF_NONE;
     uint32_t f = profile_intern_function(p, n, 0, 0, (addr & 1) ? PROF_FRAME_NATIVE : PROF_FRAME_PYTHON);
-    if (f != PROF_NONE && symbol_add(symbols, addr, f) < 0)
+    if (f != PROF_NONE && symbol_add(symbols, addr, f, 0) < 0)
         return PROF_NONE;
     return f;
 }
@@ -450,31 +499,47 @@ static int read_symbol(reader *r, size_t at, int native, int store)
         return 1;
     if (read_string(&r->c, &name, &name_len, r->err) < 0)
         return r->err->message[0] ? -1 : 1;
-    (void)at;
     if (!store)
         return 0;
     /* vmprof names every address again as native ("n:...") when it stops;
      * like its reader, a Python name ("py:...") wins over a native one. */
-    uint32_t existing = symbol_slot(&r->symbols, addr);
+    symbol_table *t = &r->symbols;
+    uint32_t existing = symbol_slot(t, addr);
     int python_name = name_len >= 3 && memcmp(name, "py:", 3) == 0;
-    if (existing != PROF_NONE) {
-        if (!python_name || r->p->functions[r->symbols.functions[existing]].kind == PROF_FRAME_PYTHON)
-            return 0;
-    }
+    if (existing != PROF_NONE && !python_name)
+        return 0;
     uint32_t f = intern_symbol(r->p, name, name_len, native && !python_name);
     if (f == PROF_NONE)
         return prof_error_nomem(r->err);
-    if (existing != PROF_NONE)
-        r->symbols.functions[existing] = f;
-    else if (symbol_add(&r->symbols, addr, f) < 0)
+    if (existing == PROF_NONE)
+        return symbol_add(t, addr, f, at) < 0 ? prof_error_nomem(r->err) : 0;
+    if (r->p->functions[t->functions[existing]].kind != PROF_FRAME_PYTHON) {
+        t->functions[existing] = f; /* a Python name replaces a native one */
+        t->positions[existing] = at;
+        return 0;
+    }
+    if (t->functions[existing] == f && !t->ambiguous[existing])
+        return 0;
+    /* A second Python name for one address: its code object died and
+     * another took its place. Keep both, with where they were written. */
+    if (!t->ambiguous[existing]) {
+        t->ambiguous[existing] = 1;
+        if (rename_add(t, existing, t->functions[existing], t->positions[existing]) < 0)
+            return prof_error_nomem(r->err);
+    }
+    if (rename_add(t, existing, f, at) < 0)
         return prof_error_nomem(r->err);
+    t->functions[existing] = f;
     return 0;
 }
 
-static uint32_t function_for_addr(reader *r, uint64_t addr)
+/* The function for an address in a sample written at byte pos. */
+static uint32_t function_for_addr(reader *r, uint64_t addr, size_t pos)
 {
-    uint32_t f = symbol_find(&r->symbols, addr);
-    return f != PROF_NONE ? f : unnamed_function(r->p, &r->symbols, addr);
+    uint32_t slot = symbol_slot(&r->symbols, addr);
+    if (slot == PROF_NONE)
+        return unnamed_function(r->p, &r->symbols, addr);
+    return r->symbols.ambiguous[slot] ? rename_for(&r->symbols, slot, pos) : r->symbols.functions[slot];
 }
 
 static const char *rpython_tag_name(uint64_t tag)
@@ -586,8 +651,11 @@ static int read_stack(reader *r, size_t at, int store)
         return 1;
     if (!store)
         return 0;
+    /* With renamed addresses the same raw stack can mean different
+     * functions at different places in the file: no caching then. */
+    int cacheable = r->symbols.rename_count == 0;
     uint64_t hash = stack_hash(r->frames, r->lines, (uint32_t)nframes);
-    uint32_t node = stack_cache_find(&r->stacks, r->frames, r->lines, (uint32_t)nframes, hash);
+    uint32_t node = cacheable ? stack_cache_find(&r->stacks, r->frames, r->lines, (uint32_t)nframes, hash) : PROF_NONE;
     if (node != PROF_NONE)
         goto add_sample;
     /* Build root first: the file lists the leaf first. */
@@ -598,7 +666,7 @@ static int read_stack(reader *r, size_t at, int store)
         if (rpython && addr > UINT64_MAX - 16)
             f = marker_function(r->p, rpython_tag_name(UINT64_MAX - addr));
         else
-            f = function_for_addr(r, addr);
+            f = function_for_addr(r, addr, at);
         if (f == PROF_NONE)
             return prof_error_nomem(r->err);
         node = profile_intern_node(r->p, node, f, r->lines[k]);
@@ -612,7 +680,7 @@ static int read_stack(reader *r, size_t at, int store)
         if (node == PROF_NONE)
             return prof_error_nomem(r->err);
     }
-    if (stack_cache_add(&r->stacks, r->frames, r->lines, (uint32_t)nframes, hash, node) < 0)
+    if (cacheable && stack_cache_add(&r->stacks, r->frames, r->lines, (uint32_t)nframes, hash, node) < 0)
         return prof_error_nomem(r->err);
 add_sample:;
     uint32_t thread = profile_intern_thread(r->p, thread_id);
