@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli, require_tool
+from conftest import ROOT, run_cli
 
 FUZZ = ROOT / "tests" / "fuzz"
 REGRESSIONS = FUZZ / "regressions"
@@ -34,7 +34,6 @@ def clean_env():
 
 @pytest.fixture(scope="module")
 def replay_targets():
-    require_tool("clang")
     proc = subprocess.run(["make", "-s", "-C", str(FUZZ), "replay"], capture_output=True, text=True,
                           env=clean_env(), timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr

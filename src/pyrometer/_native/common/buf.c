@@ -117,6 +117,23 @@ void buf_put_varint(buf *b, uint64_t v)
     buf_append(b, tmp, n);
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when the bytes there
+ * are not one (stray continuation, overlong, surrogate, cut short). */
+static size_t utf8_sequence_length(const unsigned char *s, size_t left)
+{
+    unsigned char c = s[0];
+    size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0 || n > left)
+        return 0;
+    for (size_t k = 1; k < n; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return n;
+}
+
 void buf_put_json_string(buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -128,6 +145,20 @@ void buf_put_json_string(buf *b, const char *s, size_t len)
         /* U+2028 / U+2029 end a JS statement inside <script>: escape them too. */
         int line_sep = c == 0xe2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
                        ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9);
+        if (c >= 0x80 && !line_sep) {
+            /* JSON text must be Unicode: a byte that is not valid UTF-8
+             * (names come from untrusted files) becomes U+FFFD. */
+            size_t n = utf8_sequence_length((const unsigned char *)s + i, len - i);
+            if (n > 0) {
+                run += n;
+                i += n - 1;
+                continue;
+            }
+            buf_append(b, s + i - run, run);
+            run = 0;
+            buf_puts(b, "\\ufffd");
+            continue;
+        }
         if (!escape && !line_sep) {
             run++;
             continue;

@@ -184,7 +184,10 @@ int export_pprof(const profile *p, const export_options *opts, buf *out, prof_er
             buf_put_varint(&packed, (uint64_t)sample_weight[i]);
         } else {
             buf_put_varint(&packed, (uint64_t)sample_weight[i]);
-            buf_put_varint(&packed, (uint64_t)(sample_weight[i] * period_ns));
+            int64_t ns; /* saturate: weights x period can exceed int64 on hostile input */
+            if (__builtin_mul_overflow(sample_weight[i], period_ns, &ns))
+                ns = INT64_MAX;
+            buf_put_varint(&packed, (uint64_t)ns);
         }
         put_message(&tmp, SAMPLE_VALUE, &packed);
         sub.len = 0;
@@ -255,12 +258,13 @@ int export_pprof(const profile *p, const export_options *opts, buf *out, prof_er
     }
     int display_failed = display.failed;
     buf_free(&display);
-    /* Times come from the file: leave out any that nanoseconds cannot hold. */
-    if (p->start_time_us > 0 && p->start_time_us <= INT64_MAX / 1000)
-        put_int(&msg, PROFILE_TIME_NANOS, p->start_time_us * 1000);
+    /* Times come from the file: one that does not fit in ns is left out. */
+    int64_t nanos;
+    if (p->start_time_us > 0 && !__builtin_mul_overflow(p->start_time_us, 1000, &nanos))
+        put_int(&msg, PROFILE_TIME_NANOS, nanos);
     if (p->start_time_us > 0 && p->end_time_us > p->start_time_us &&
-        p->end_time_us - p->start_time_us <= INT64_MAX / 1000)
-        put_int(&msg, PROFILE_DURATION_NANOS, (p->end_time_us - p->start_time_us) * 1000);
+        !__builtin_mul_overflow(p->end_time_us - p->start_time_us, 1000, &nanos))
+        put_int(&msg, PROFILE_DURATION_NANOS, nanos);
     if (memory) {
         put_value_type(&msg, PROFILE_PERIOD_TYPE, xs + XS_SPACE, xs + XS_BYTES, &tmp);
     } else {

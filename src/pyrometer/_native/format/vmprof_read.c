@@ -290,6 +290,8 @@ static int stack_eq(const void *ctx, uint32_t index)
     const struct stack_key *k = ctx;
     if (k->c->lengths[index] != k->n)
         return 0;
+    if (k->n == 0)
+        return 1; /* empty stacks: the arena may still be NULL, and memcmp(NULL) is UB */
     const uint64_t *stored = k->c->arena + k->c->offsets[index];
     if (memcmp(stored, k->frames, k->n * sizeof(uint64_t)) != 0)
         return 0;
@@ -347,10 +349,12 @@ static int stack_cache_add(stack_cache *c, const uint64_t *frames, const int32_t
     }
     if (hashidx_insert(&c->index, hash, c->count) < 0)
         return -1;
-    uint64_t *dst = c->arena + c->arena_len;
-    memcpy(dst, frames, n * sizeof(uint64_t));
-    for (uint32_t i = 0; i < n; i++)
-        dst[n + i] = (uint64_t)(uint32_t)lines[i];
+    if (n > 0) { /* the arena is NULL until the first non-empty stack: NULL + 0 is UB */
+        uint64_t *dst = c->arena + c->arena_len;
+        memcpy(dst, frames, n * sizeof(uint64_t));
+        for (uint32_t i = 0; i < n; i++)
+            dst[n + i] = (uint64_t)(uint32_t)lines[i];
+    }
     c->offsets[c->count] = c->arena_len;
     c->lengths[c->count] = n;
     c->leaves[c->count] = leaf;
