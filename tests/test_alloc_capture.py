@@ -443,3 +443,29 @@ def test_aggregate_with_follow_fork_names_children_after_the_output(tmp_path):
     assert _native.capture_report(str(child))["peak_bytes"] >= 3000017
     assert _native.capture_report(str(tmp_path / "out.alloc"))["meta"]["flags"] == "follow_fork,aggregate"
     assert sorted(p.name for p in tmp_path.glob("out.alloc*")) == sorted(["out.alloc", child.name])
+
+
+def test_every_allocator_and_partial_munmap(tmp_path, allocext):
+    proc = run_py("""
+        from pyrometer import Tracker
+        import allocext
+        def calls():
+            return allocext.every_allocator()
+        with Tracker("out.alloc"):
+            print(calls())
+    """, tmp_path, extra_path=allocext)
+    page = int(proc.stdout.strip())
+    path = str(tmp_path / "out.alloc")
+    report = _native.capture_report(path)
+    kinds = report["allocators"]
+    expected = {"posix_memalign": (1, 5005), "aligned_alloc": (1, 6016), "memalign": (1, 4099),
+                "valloc": (1, 7007), "pvalloc": (1, page), "munmap": (1, 2 * page)}
+    for kind, value in expected.items():
+        assert kinds[kind] == value, (kind, kinds)
+    assert kinds["realloc"][0] >= 1 and kinds["calloc"][0] >= 1 and kinds["mmap"][0] >= 1
+    rows = location(report, "calls")
+    assert sum(r[4] for r in rows) == 9        # malloc, realloc, calloc, 5 aligned kinds, mmap
+    assert sum(r[3] for r in rows) == 1001 + 2002 + 3003 + 5005 + 6016 + 4099 + 7007 + page + 5 * page
+    assert sum(r[7] for r in rows) == 4099 + 3 * page          # the memalign block and 3 mapped pages
+    leaks = by_function(_native.read_capture(path, "leaks", 1))
+    assert leaks["calls"] == 4099 + 3 * page

@@ -594,3 +594,21 @@ def test_million_sample_profile_size_and_speed(tmp_path):
     assert size < 4 * 1024 * 1024
     assert write_only < 3.0
     assert obs["ready_ms"] < 2000
+
+
+def test_temporary_allocations_flag_before_the_file(tmp_path):
+    """`flamegraph --temporary-allocations FILE`: FILE is not taken for N."""
+    script = tmp_path / "t.py"
+    script.write_text("data = [bytearray(100) for _ in range(1000)]\nfor _ in range(100):\n    del bytearray(50)[:]\n")
+    capture = tmp_path / "t.alloc"
+    assert run_cli("run", "--alloc", "-q", "-o", capture, script).returncode == 0
+    for args in (["--temporary-allocations", capture], ["--temporary-allocations", "3", capture], [capture, "--temporary-allocations"]):
+        out = tmp_path / "t.html"
+        proc = run_cli("flamegraph", *args, "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        assert out.stat().st_size > 1000
+        out.unlink()
+    bad = run_cli("flamegraph", capture, "--temporary-allocations", "x")
+    assert bad.returncode == 2 and "must be a whole number" in bad.stderr
+    bad = run_cli("flamegraph", capture, "--temporary-allocations", "0")
+    assert bad.returncode == 2 and "at least 1" in bad.stderr

@@ -63,8 +63,6 @@ def assert_no_marker(tmp_path):
     assert not (tmp_path / MARKER).exists(), "a command executed code taken from the profile"
 
 
-@pytest.mark.xfail(strict=True, reason="product bug (reported): `pyrometer show` prints function names "
-                   "raw, so ESC/BEL/NUL from a profile reach the terminal")
 @pytest.mark.parametrize("view", ["tree", "flat"])
 def test_show_runs_nothing_and_escapes_terminal_controls(tmp_path, hostile, view):
     proc = run_cli("show", hostile, view, "--no-color")

@@ -134,3 +134,23 @@ def test_shows_vmprof_and_pypy_profiles():
 def test_bad_options(profile, args, message):
     proc = run_cli("show", profile, *args)
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_names_with_terminal_controls_are_escaped(tmp_path):
+    script = tmp_path / "evil.py"
+    script.write_text(textwrap.dedent("""
+        import time
+        def f():
+            end = time.thread_time() + 0.2
+            while time.thread_time() < end:
+                pass
+        f.__code__ = f.__code__.replace(co_name="evil\\x1b]0;pwned\\x07\\x1b[2J\\x00")
+        f()
+    """))
+    out = tmp_path / "evil.prof"
+    assert run_cli("run", "-q", "-o", out, script).returncode == 0
+    for view in ("tree", "flat"):
+        proc = run_cli("show", out, view)
+        assert proc.returncode == 0
+        assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout and "\x00" not in proc.stdout
+        assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\x00" in proc.stdout

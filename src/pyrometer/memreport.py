@@ -5,6 +5,7 @@ import os
 
 from pyrometer import _native, loader
 from pyrometer.errors import UsageError
+from pyrometer.textsafe import printable
 
 # Fields of one row of capture_report()["locations"].
 FIELDS = ("function", "file", "line", "own_bytes", "own_count", "peak_own_bytes", "peak_total_bytes",
@@ -25,12 +26,13 @@ def load_report(path):
 
 
 def location_name(row):
+    """The row's place for a terminal, control characters made visible."""
     where = os.path.basename(row["file"]) if row["file"] else ""
     if row["kind"] == 0 and where:
-        return f"{row['function']} ({where}:{row['line']})"
+        return printable(f"{row['function']} ({where}:{row['line']})")
     if where:
-        return f"{row['function']} ({where})"
-    return row["function"]
+        return printable(f"{row['function']} ({where})")
+    return printable(row["function"])
 
 
 def human(n):

@@ -3,8 +3,11 @@
  * tests can find exactly its blocks in a capture. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MAX_KEPT 100000
 static void *kept[MAX_KEPT];
@@ -93,7 +96,44 @@ static PyObject *pthread_alloc(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* every_allocator(): one call of each tracked allocator, with sizes the test
+ * knows; returns the page size. Leaks exactly: the memalign block (4099
+ * bytes) and 3 of the 5 mmap'ed pages. */
+static PyObject *every_allocator(PyObject *self, PyObject *unused)
+{
+    static void *volatile sink;
+    long page = sysconf(_SC_PAGESIZE);
+    void *p = malloc(1001);
+    sink = p;
+    p = realloc(p, 2002);              /* free(1001-block) + realloc 2002 */
+    sink = p;
+    free(p);
+    p = calloc(3, 1001);
+    sink = p;
+    free(p);
+    void *q = NULL;
+    if (posix_memalign(&q, 64, 5005) == 0) {
+        sink = q;
+        free(q);
+    }
+    p = aligned_alloc(128, 6016);
+    sink = p;
+    free(p);
+    sink = memalign(256, 4099);        /* leaked on purpose */
+    p = valloc(7007);
+    sink = p;
+    free(p);
+    p = pvalloc(100);                  /* rounded up to a page */
+    sink = p;
+    free(p);
+    char *m = mmap(NULL, 5 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED)
+        munmap(m + page, 2 * page);    /* a hole in the middle: 3 pages stay */
+    return PyLong_FromLong(page);
+}
+
 static PyMethodDef methods[] = {
+    {"every_allocator", every_allocator, METH_NOARGS, NULL},
     {"keep", keep, METH_VARARGS, NULL},
     {"release", release, METH_VARARGS, NULL},
     {"temporary", temporary, METH_VARARGS, NULL},

@@ -4,6 +4,7 @@ import os
 import sys
 
 from pyrometer.errors import UsageError
+from pyrometer.textsafe import printable
 from pyrometer.stats import read_profile
 
 VIEWS = ("tree", "flat", "lines")
@@ -56,7 +57,7 @@ def format_weight(value, unit):
 def location(file, line):
     if not file:
         return ""
-    return f"{file}:{line}" if line else file
+    return printable(f"{file}:{line}" if line else file)
 
 
 def header(stats, path, out):
@@ -90,7 +91,7 @@ def show_tree(stats, args, style, out):
             continue
         pct = 100.0 * node.count / total
         weight = f"  {format_weight(node.count, unit)}" if unit == "bytes" else ""
-        print(f"{style.pct(pct, f'{pct:6.1f}%')}{weight}  {'  ' * depth}{node.name}  "
+        print(f"{style.pct(pct, f'{pct:6.1f}%')}{weight}  {'  ' * depth}{printable(node.name)}  "
               f"{style.dim(location(node.file, node.line))}", file=out)
         if args.prune_level is None or depth + 1 < args.prune_level:
             stack.extend((child, depth + 1) for child in reversed(node.children))
@@ -106,7 +107,7 @@ def show_flat(stats, args, style, out):
     for f, self_w, total_w in rows[: args.limit]:
         s, t = 100.0 * self_w / total, 100.0 * total_w / total
         print(f"{style.pct(s, f'{s:6.1f}%')} {style.pct(t, f'{t:6.1f}%')}  "
-              f"{format_weight(self_w, stats.value_unit):>10}  {f.name}  {style.dim(location(f.file, f.line))}",
+              f"{format_weight(self_w, stats.value_unit):>10}  {printable(f.name)}  {style.dim(location(f.file, f.line))}",
               file=out)
 
 
@@ -125,11 +126,12 @@ def show_lines(stats, args, style, out):
                     key=lambda item: (-sum(v[0] for v in item[1].values()), item[0].name, item[0].file))
     for f, lines in ranked[: max(1, args.limit // 3)]:
         fself = sum(v[0] for v in lines.values())
-        print(style.bold(f"{f.name}  {location(f.file, f.line)}  ({100.0 * fself / total:.1f}% self)"), file=out)
+        print(style.bold(f"{printable(f.name)}  {location(f.file, f.line)}  ({100.0 * fself / total:.1f}% self)"),
+              file=out)
         for line in sorted(lines):
             self_w, total_w = lines[line]
             pct = 100.0 * self_w / total
-            source = linecache.getline(f.file, line).rstrip() if f.file and os.path.exists(f.file) else ""
+            source = printable(linecache.getline(f.file, line).rstrip()) if f.file and os.path.exists(f.file) else ""
             print(f"  {style.pct(pct, f'{pct:6.1f}%')} {100.0 * total_w / total:6.1f}%  {line:>6}  {source}", file=out)
         print(file=out)
 
@@ -142,8 +144,8 @@ def print_summary(stats, file=sys.stdout, rows=10):
         return
     print(f"{'self%':>7} {'total%':>7}  function", file=file)
     for f, self_w, total_w in stats.function_totals()[:rows]:
-        print(f"{100.0 * self_w / total:6.1f}% {100.0 * total_w / total:6.1f}%  {f.name}  {location(f.file, f.line)}",
-              file=file)
+        print(f"{100.0 * self_w / total:6.1f}% {100.0 * total_w / total:6.1f}%  {printable(f.name)}  "
+              f"{location(f.file, f.line)}", file=file)
 
 
 def run(args):
@@ -162,7 +164,7 @@ def run(args):
     style = Style(out.isatty() and not args.no_color and "NO_COLOR" not in os.environ)
     header(stats, args.file, out)
     if args.thread is None and len(stats.threads) > 1:
-        names = ", ".join(f"{t.id}{' ' + t.name if t.name else ''} ({t.samples})" for t in stats.threads)
+        names = ", ".join(f"{t.id}{' ' + printable(t.name) if t.name else ''} ({t.samples})" for t in stats.threads)
         print(f"threads: {names}", file=out)
     {"tree": show_tree, "flat": show_flat, "lines": show_lines}[args.view](stats, args, style, out)
     return 0

@@ -7,6 +7,28 @@
 
 #include "format/capture_write.h"
 
+
+/* Sizes and counts come from the file: sums of garbage must not overflow,
+ * so every accumulation here saturates at the int64 limits. */
+static int64_t sat_add_i64(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+static int64_t sat_sub_i64(int64_t a, int64_t b)
+{
+    return b == INT64_MIN ? sat_add_i64(sat_add_i64(a, INT64_MAX), 1) : sat_add_i64(a, -b);
+}
+
+static int64_t sat_add(int64_t a, uint64_t b)
+{
+    return sat_add_i64(a, b > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)b);
+}
+
 /* ---- live heap blocks: open addressing by address, backward-shift delete ---- */
 
 typedef struct live_block {
@@ -174,7 +196,7 @@ static int acc_add(acc *a, uint32_t node, uint32_t thread, int64_t v)
         a->slots[j].key = key;
         a->count++;
     }
-    a->slots[j].value += v;
+    a->slots[j].value = sat_add_i64(a->slots[j].value, (int64_t)(v));
     return 0;
 }
 
@@ -225,7 +247,7 @@ static int64_t unmap_range(replay *r, uint64_t start, uint64_t end)
         range *g = &s->items[i];
         uint64_t lo = g->start > start ? g->start : start;
         uint64_t hi = g->end < end ? g->end : end;
-        removed += (int64_t)(hi - lo);
+        removed = sat_add_i64(removed, (int64_t)((hi - lo)));
         if (g->start < lo && g->end > hi) {
             /* A hole in the middle: split in two. */
             range tail = *g;
@@ -257,18 +279,18 @@ static void replay_event(replay *r, const capture_event *e)
     if (e->kind == CAPTURE_MMAP) {
         if (e->size == 0)
             return;
-        r->heap -= unmap_range(r, e->addr, e->addr + e->size);   /* MAP_FIXED over a mapping */
+        r->heap = sat_sub_i64(r->heap, (int64_t)(unmap_range(r, e->addr, e->addr + e->size)));   /* MAP_FIXED over a mapping */
         size_t i = rangeset_lower(&r->ranges, e->addr);
         range g = {e->addr, e->addr + e->size, e->node, e->thread};
         if (rangeset_insert_at(&r->ranges, i, g) < 0) {
             r->failed = 1;
             return;
         }
-        r->heap += (int64_t)e->size;
+        r->heap = sat_add_i64(r->heap, (int64_t)(e->size));
         r->live_count++;
         r->thread_allocs[e->thread]++;
     } else if (e->kind == CAPTURE_MUNMAP) {
-        r->heap -= unmap_range(r, e->addr, e->addr + e->size);
+        r->heap = sat_sub_i64(r->heap, (int64_t)(unmap_range(r, e->addr, e->addr + e->size)));
     } else if (capture_kind_is_alloc(e->kind)) {
         uint64_t n = ++r->thread_allocs[e->thread];
         live_block b = {e->addr, e->size, n, e->node, e->thread}, old;
@@ -279,16 +301,16 @@ static void replay_event(replay *r, const capture_event *e)
             r->failed = 1;
             return;
         }
-        r->heap += (int64_t)e->size;
+        r->heap = sat_add_i64(r->heap, (int64_t)(e->size));
         if (had)
-            r->heap -= (int64_t)old.size;   /* the free was not seen */
+            r->heap = sat_sub_i64(r->heap, (int64_t)(old.size));   /* the free was not seen */
         else
             r->live_count++;
     } else if (capture_kind_is_free(e->kind)) {
         live_block b;
         if (!blockmap_take(&r->blocks, e->addr, &b))
             return;
-        r->heap -= (int64_t)b.size;
+        r->heap = sat_sub_i64(r->heap, (int64_t)(b.size));
         r->live_count--;
         if (r->temp_threshold > 0 && b.thread == e->thread &&
             r->thread_allocs[e->thread] - b.tindex < r->temp_threshold) {
@@ -545,6 +567,7 @@ static memory_location *leaf_loc(loc_table *t, profile *p, uint32_t node, uint32
 }
 
 /* Adds bytes to peak_total of every distinct location on node's stack. */
+
 static int add_peak_total(loc_table *t, profile *p, uint32_t node, int64_t bytes, uint32_t *none)
 {
     memory_location *seen[CAPTURE_MAX_DEPTH];
@@ -553,7 +576,7 @@ static int add_peak_total(loc_table *t, profile *p, uint32_t node, int64_t bytes
         memory_location *m = leaf_loc(t, p, node, none);
         if (m == NULL)
             return -1;
-        m->peak_total_bytes += bytes;
+        m->peak_total_bytes = sat_add(m->peak_total_bytes, (uint64_t)bytes);
         return 0;
     }
     for (uint32_t n = node; n != PROF_NO_PARENT && nseen < CAPTURE_MAX_DEPTH; n = p->nodes[n].parent) {
@@ -564,7 +587,7 @@ static int add_peak_total(loc_table *t, profile *p, uint32_t node, int64_t bytes
         for (int k = 0; k < nseen && !dup; k++)
             dup = seen[k] == m;
         if (!dup) {
-            m->peak_total_bytes += bytes;
+            m->peak_total_bytes = sat_add(m->peak_total_bytes, (uint64_t)bytes);
             seen[nseen++] = m;
         }
     }
@@ -582,11 +605,11 @@ static int report_from_live(memory_report *out, loc_table *t, profile *p, const 
         if (m == NULL)
             return -1;
         if (at_peak) {
-            m->peak_own_bytes += a->slots[i].value;
+            m->peak_own_bytes = sat_add_i64(m->peak_own_bytes, (int64_t)(a->slots[i].value));
             if (add_peak_total(t, p, node, a->slots[i].value, none) < 0)
                 return -1;
         } else {
-            m->leaked_bytes += a->slots[i].value;
+            m->leaked_bytes = sat_add_i64(m->leaked_bytes, (int64_t)(a->slots[i].value));
         }
     }
     (void)out;
@@ -612,18 +635,18 @@ int memory_report_build(capture_data *c, memory_report *out, prof_error *err)
             memory_location *m = leaf_loc(&t, p, row->node, &none);
             if (m == NULL)
                 goto nomem;
-            m->own_bytes += (int64_t)row->total_bytes;
-            m->own_count += (int64_t)row->total_count;
-            m->peak_own_bytes += (int64_t)row->peak_bytes;
-            m->leaked_bytes += (int64_t)row->exit_bytes;
-            if (add_peak_total(&t, p, row->node, (int64_t)row->peak_bytes, &none) < 0)
+            m->own_bytes = sat_add(m->own_bytes, row->total_bytes);
+            m->own_count = sat_add(m->own_count, row->total_count);
+            m->peak_own_bytes = sat_add(m->peak_own_bytes, row->peak_bytes);
+            m->leaked_bytes = sat_add(m->leaked_bytes, row->exit_bytes);
+            if (add_peak_total(&t, p, row->node, sat_add(0, row->peak_bytes), &none) < 0)
                 goto nomem;
-            out->total_bytes += (int64_t)row->total_bytes;
-            out->total_count += (int64_t)row->total_count;
-            out->peak_bytes += (int64_t)row->peak_bytes;
-            out->peak_count += (int64_t)row->peak_count;
-            out->leaked_bytes += (int64_t)row->exit_bytes;
-            out->leaked_count += (int64_t)row->exit_count;
+            out->total_bytes = sat_add(out->total_bytes, row->total_bytes);
+            out->total_count = sat_add(out->total_count, row->total_count);
+            out->peak_bytes = sat_add(out->peak_bytes, row->peak_bytes);
+            out->peak_count = sat_add(out->peak_count, row->peak_count);
+            out->leaked_bytes = sat_add(out->leaked_bytes, row->exit_bytes);
+            out->leaked_count = sat_add(out->leaked_count, row->exit_count);
         }
         goto done;
     }
@@ -632,19 +655,19 @@ int memory_report_build(capture_data *c, memory_report *out, prof_error *err)
     for (size_t i = 0; i < c->event_count; i++) {
         const capture_event *e = &c->events[i];
         if (capture_kind_is_alloc(e->kind)) {
-            out->total_bytes += (int64_t)e->size;
+            out->total_bytes = sat_add_i64(out->total_bytes, (int64_t)(e->size));
             out->total_count++;
             out->histogram[histogram_bucket(e->size)]++;
             memory_location *m = leaf_loc(&t, p, e->node, &none);
             if (m == NULL)
                 goto nomem;
-            m->own_bytes += (int64_t)e->size;
+            m->own_bytes = sat_add_i64(m->own_bytes, (int64_t)(e->size));
             m->own_count++;
         } else {
             out->free_count++;
         }
         out->kind_count[e->kind]++;
-        out->kind_bytes[e->kind] += (int64_t)e->size;
+        out->kind_bytes[e->kind] = sat_add_i64(out->kind_bytes[e->kind], (int64_t)(e->size));
     }
     size_t peak_pos;
     int64_t peak_bytes;
@@ -706,7 +729,7 @@ int memory_aggregate(capture_data *c, capture_aggregate_row **rows, size_t *coun
     for (size_t i = 0; i < c->event_count; i++) {
         const capture_event *e = &c->events[i];
         if (capture_kind_is_alloc(e->kind)) {
-            t[SLOT(e->node)].total_bytes += e->size;
+            t[SLOT(e->node)].total_bytes = sat_add_i64(t[SLOT(e->node)].total_bytes, (int64_t)(e->size));
             t[SLOT(e->node)].total_count++;
         }
     }
@@ -728,10 +751,10 @@ int memory_aggregate(capture_data *c, capture_aggregate_row **rows, size_t *coun
                 continue;
             capture_aggregate_row *row = &t[SLOT(b->node)];
             if (phase == 0) {
-                row->peak_bytes += b->size;
+                row->peak_bytes = sat_add_i64(row->peak_bytes, (int64_t)(b->size));
                 row->peak_count++;
             } else {
-                row->exit_bytes += b->size;
+                row->exit_bytes = sat_add_i64(row->exit_bytes, (int64_t)(b->size));
                 row->exit_count++;
             }
         }
@@ -739,10 +762,10 @@ int memory_aggregate(capture_data *c, capture_aggregate_row **rows, size_t *coun
             const range *g = &r.ranges.items[i];
             capture_aggregate_row *row = &t[SLOT(g->node)];
             if (phase == 0) {
-                row->peak_bytes += g->end - g->start;
+                row->peak_bytes = sat_add_i64(row->peak_bytes, (int64_t)(g->end - g->start));
                 row->peak_count++;
             } else {
-                row->exit_bytes += g->end - g->start;
+                row->exit_bytes = sat_add_i64(row->exit_bytes, (int64_t)(g->end - g->start));
                 row->exit_count++;
             }
         }

@@ -376,6 +376,21 @@ int alloc_hooks_install(char *err, size_t errlen)
             return -1;
         }
     }
+    /* Our hooks call libc's functions (RTLD_NEXT from here). An allocator
+     * interposed before libc (LD_PRELOAD of jemalloc, tcmalloc...) would
+     * then be bypassed and blocks would cross allocators: refuse. */
+    Dl_info def;
+    void *first = dlsym(RTLD_DEFAULT, "malloc");
+    if (first != NULL && first != (void *)real.malloc && dladdr(first, &def) && def.dli_fname != NULL &&
+        def.dli_fbase != NULL) {
+        Dl_info libc;
+        if (dladdr((void *)real.malloc, &libc) && libc.dli_fbase != def.dli_fbase &&
+            strstr(def.dli_fname, ".so") != NULL) {
+            snprintf(err, errlen, "malloc is interposed by %s (LD_PRELOAD?): allocation tracking needs libc's malloc",
+                     def.dli_fname);
+            return -1;
+        }
+    }
     Dl_info self;
     if (dladdr((void *)alloc_hooks_install, &self))
         self_base = (uintptr_t)self.dli_fbase;

@@ -89,7 +89,10 @@ int alloc_stack_init(int native)
     st.slots = zeroed_pages(NODE_SLOTS * sizeof(node_slot));
     st.nodes = zeroed_pages(MAX_NODES * sizeof(alloc_node_info));
     st.funcs = zeroed_pages(FUNC_SLOTS * sizeof(func_slot));
-    st.functions = zeroed_pages(ALLOC_MAX_FUNCTIONS * sizeof(alloc_function_info));
+    /* calloc, not mmap: the names these entries point to live for the
+     * whole process, and LeakSanitizer only sees them as reachable through
+     * memory it scans (the heap, not private mappings). */
+    st.functions = calloc(ALLOC_MAX_FUNCTIONS, sizeof(alloc_function_info));
     if (!st.slots || !st.nodes || !st.funcs || !st.functions)
         return -1;
     void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");

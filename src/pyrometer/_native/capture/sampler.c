@@ -50,6 +50,7 @@ static struct sampler {
     pthread_t ticker;
     int ticker_started;
     double own_cpu_seconds;        /* CPU the ticker and writer used (not the program's) */
+    int writer_excluded;           /* the writer thread is out of the CPU clocks */
     _Atomic int ticker_stop;
     _Atomic uint64_t signals_sent;
     struct timespec start_wall, start_cpu;
@@ -217,6 +218,30 @@ static void *ticker_main(void *arg)
 
 /* ---- fork ---- */
 
+/* The profiler's own threads allocate only while holding the registry
+ * lock (the writer) or the clocks lock (the ticker's thread scan). Holding
+ * both across fork means neither is inside malloc when the process is
+ * copied, so no allocator lock is inherited taken (glibc copes either way;
+ * ASan's allocator does not, and a child would hang in its exit-time leak
+ * check). */
+static void before_fork(void)
+{
+    if (!S.running)
+        return;
+    pthread_mutex_lock(&S.writer.registry.lock);
+    if (S.opt.mode == SAMPLER_CPU)
+        pthread_mutex_lock(&S.clocks.lock);
+}
+
+static void after_fork_in_parent(void)
+{
+    if (!S.running)
+        return;
+    if (S.opt.mode == SAMPLER_CPU)
+        pthread_mutex_unlock(&S.clocks.lock);
+    pthread_mutex_unlock(&S.writer.registry.lock);
+}
+
 static void after_fork_in_child(void)
 {
     if (!S.running)
@@ -251,11 +276,13 @@ static int install_handler(int sig)
 static void writer_tick(void *ctx)
 {
     (void)ctx;
-    static __thread int excluded;
-    if (!excluded) {
+    /* Only the writer thread runs this: a plain flag (reset at start) marks
+     * the first call. No __thread: in a loaded module its first use may
+     * allocate. */
+    if (!S.writer_excluded) {
         if (S.opt.mode == SAMPLER_CPU)
             thread_clocks_exclude(&S.clocks, (pid_t)syscall(SYS_gettid));
-        excluded = 1;
+        S.writer_excluded = 1;
     }
     if (atomic_load(&S.writer.failed))
         atomic_store(&the_signal_sampler.active, 0);
@@ -322,13 +349,14 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
         errno = ENOMEM;
         goto os_error;
     }
+    S.writer_excluded = 0;
     int rc = writer_start(&S.writer, opt->fd, &S.ring, opt->lines, opt->memory, &prologue, writer_tick, NULL);
     buf_free(&prologue);
     if (rc < 0)
         goto os_error;
 
     if (!S.atfork_registered) {
-        pthread_atfork(NULL, NULL, after_fork_in_child);
+        pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
         S.atfork_registered = 1;
     }
     S.name_count = 0;

@@ -90,10 +90,15 @@ void thread_clocks_exclude(thread_clocks *t, pid_t tid)
 
 void thread_clocks_rescan(thread_clocks *t)
 {
-    DIR *dir = opendir("/proc/self/task");
-    if (dir == NULL)
-        return;
+    /* opendir/closedir allocate: they run under the lock, which fork
+     * holds (see sampler.c), so a forked child never inherits a heap lock
+     * taken by this thread. */
     pthread_mutex_lock(&t->lock);
+    DIR *dir = opendir("/proc/self/task");
+    if (dir == NULL) {
+        pthread_mutex_unlock(&t->lock);
+        return;
+    }
     for (size_t i = 0; i < t->count; i++)
         t->threads[i].seen = 0;
     struct dirent *entry;
@@ -114,8 +119,8 @@ void thread_clocks_rescan(thread_clocks *t)
         else
             i++;
     }
-    pthread_mutex_unlock(&t->lock);
     closedir(dir);
+    pthread_mutex_unlock(&t->lock);
 }
 
 void thread_clocks_forgive(thread_clocks *t)

@@ -86,8 +86,9 @@ static void drain_locked(void *ctx)
 static void *writer_main(void *arg)
 {
     writer *w = arg;
-    buf out;
-    buf_init(&out);
+    /* The spare buffer lives in the writer, not on this thread's stack: a
+     * forked child keeps the memory but not the thread. */
+    buf *out = &w->spare;
     if (w->on_tick != NULL)
         w->on_tick(w->tick_ctx);
     pthread_mutex_lock(&w->wake_lock);
@@ -108,21 +109,20 @@ static void *writer_main(void *arg)
         drain_locked(w);
         /* Swap buffers so the file write happens outside the lock. */
         buf tmp = w->pending;
-        w->pending = out;
-        out = tmp;
+        w->pending = *out;
+        *out = tmp;
         pthread_mutex_unlock(&w->registry.lock);
-        if (out.len > 0) {
+        if (out->len > 0) {
             if (atomic_load(&w->failed))
-                out.len = 0;
+                out->len = 0;
             else
-                write_out(w, &out);
+                write_out(w, out);
         }
         if (w->on_tick != NULL)
             w->on_tick(w->tick_ctx);
         pthread_mutex_lock(&w->wake_lock);
     }
     pthread_mutex_unlock(&w->wake_lock);
-    buf_free(&out);
     return NULL;
 }
 
@@ -137,6 +137,7 @@ int writer_start(writer *w, int fd, ring *r, int lines, int memory, const buf *p
     w->lines = lines;
     w->memory = memory;
     buf_init(&w->pending);
+    buf_init(&w->spare);
     /* Worst case per sample: [line, code] per frame plus a marker pair. */
     w->entries = malloc((2 * SAMPLER_MAX_DEPTH + 2) * sizeof(*w->entries));
     if (w->entries == NULL) {
@@ -202,6 +203,7 @@ int writer_finish(writer *w, const buf *epilogue)
         write_out(w, &w->pending);
     code_registry_stop(&w->registry);
     buf_free(&w->pending);
+    buf_free(&w->spare);
     free(w->entries);
     w->entries = NULL;
     pthread_mutex_destroy(&w->wake_lock);

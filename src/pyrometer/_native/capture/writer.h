@@ -26,6 +26,7 @@ typedef struct writer {
     ring *ring;
     code_registry registry;
     buf pending;               /* records not yet written; under registry.lock */
+    buf spare;                 /* the writer thread's other buffer, swapped with pending */
     uint64_t *entries;         /* one stack's entries, reused; under registry.lock */
     pthread_t thread;
     pthread_mutex_t wake_lock;

@@ -657,7 +657,7 @@ static int read_stack(reader *r, size_t at, int store)
         return 0;
     /* With renamed addresses the same raw stack can mean different
      * functions at different places in the file: no caching then. */
-    int cacheable = r->symbols.rename_count == 0;
+    int cacheable = r->symbols.rename_count == 0 && nframes > 0;
     uint64_t hash = stack_hash(r->frames, r->lines, (uint32_t)nframes);
     uint32_t node = cacheable ? stack_cache_find(&r->stacks, r->frames, r->lines, (uint32_t)nframes, hash) : PROF_NONE;
     if (node != PROF_NONE)
