@@ -92,8 +92,11 @@ def test_sigint_still_writes_profile(tmp_path):
             spin(0.05)
     """)
     out = tmp_path / "int.prof"
+    # A CI shell may start us with SIGINT ignored (background jobs are);
+    # python keeps an ignored SIGINT ignored, so give the child the default.
     proc = subprocess.Popen([sys.executable, "-m", "pyrometer", "run", "-o", str(out), str(script)],
-                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)

@@ -480,6 +480,9 @@ static void after_fork_parent(void)
     pthread_mutex_unlock(&tr.threads_mutex);
 }
 
+/* A forked child's copy of the parent's writer state (see after_fork_child). */
+static writer_state parents_writer;
+
 static void after_fork_child(void)
 {
     pthread_mutex_init(&tr.threads_mutex, NULL);
@@ -511,6 +514,10 @@ static void after_fork_child(void)
     int n = snprintf(tr.path, sizeof tr.path, "%.*s.%d", MAX_PATH_LEN - 32, tr.fork_base, (int)getpid());
     (void)n;
     tr.owner = getpid();
+    /* open_capture starts a clean writer state and leaves the parent's
+     * copy alone (it may have been mid-update). Keep that copy reachable:
+     * it is the child's on purpose, not a leak. */
+    parents_writer = tr.w;
     if (open_capture(tr.path) < 0)
         alloc_tracker_on = 0;
     alloc_guard = g;
