@@ -393,10 +393,22 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Writer states a forked process inherited from an ancestor. They may have
+ * been mid-update at fork, so they are never freed; they are kept here so
+ * they stay reachable (LeakSanitizer then knows they are held on purpose). */
+#define MAX_INHERITED_WRITERS 16
+static writer_state inherited_writers[MAX_INHERITED_WRITERS];
+static int inherited_writer_count;
+static pid_t writer_state_pid;   /* the process that set up tr.w */
+
 static void writer_state_reset(writer_state *w)
 {
     /* After fork the parent's writer may have been mid-update: start clean
      * and leave the old memory alone. */
+    if (writer_state_pid != 0 && writer_state_pid != getpid() &&
+        inherited_writer_count < MAX_INHERITED_WRITERS)
+        inherited_writers[inherited_writer_count++] = *w;
+    writer_state_pid = getpid();
     memset(w, 0, sizeof *w);
     buf_init(&w->out);
     capture_events_init(&w->enc);
@@ -480,9 +492,6 @@ static void after_fork_parent(void)
     pthread_mutex_unlock(&tr.threads_mutex);
 }
 
-/* A forked child's copy of the parent's writer state (see after_fork_child). */
-static writer_state parents_writer;
-
 static void after_fork_child(void)
 {
     pthread_mutex_init(&tr.threads_mutex, NULL);
@@ -514,10 +523,6 @@ static void after_fork_child(void)
     int n = snprintf(tr.path, sizeof tr.path, "%.*s.%d", MAX_PATH_LEN - 32, tr.fork_base, (int)getpid());
     (void)n;
     tr.owner = getpid();
-    /* open_capture starts a clean writer state and leaves the parent's
-     * copy alone (it may have been mid-update). Keep that copy reachable:
-     * it is the child's on purpose, not a leak. */
-    parents_writer = tr.w;
     if (open_capture(tr.path) < 0)
         alloc_tracker_on = 0;
     alloc_guard = g;
