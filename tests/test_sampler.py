@@ -70,6 +70,25 @@ def test_cpu_mode_ignores_sleeping_threads_wall_mode_sees_them(tmp_path):
     assert float(wall.getmeta("delivered_hz")) > 800
 
 
+@pytest.mark.parametrize("mode", ["cpu", "wall"])
+def test_threads_that_block_every_signal_are_still_sampled(tmp_path, mode):
+    # Servers often run workers with all signals blocked. A sampler that
+    # relies on signalling the thread would see nothing of this one; the
+    # stack reader never signals, so it is sampled like any other.
+    stats, _ = profile_of(tmp_path, """
+        import signal, threading
+        def masked():
+            signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+            spin(0.4)
+        t = threading.Thread(target=masked, name="masked")
+        t.start()
+        t.join()
+    """, "--mode", mode)
+    masked = next(t for t in stats.threads if t.name == "masked")
+    assert masked.samples >= 250, stats.threads  # 0.4 s at 1 kHz, CPU or wall
+    assert find(stats.get_root(thread=masked.id), "spin").count >= 0.9 * masked.samples
+
+
 def test_wall_mode_does_not_change_blocking_calls(tmp_path):
     stats, proc = profile_of(tmp_path, """
         import os, select, socket, subprocess, sys, threading, time

@@ -19,6 +19,7 @@
 /* The registry the dealloc hook serves; NULL when not sampling. */
 static code_registry *_Atomic active_registry;
 static destructor original_code_dealloc;
+walk_fence code_death_fence;
 
 /* ---- address -> id map with tombstones (deletion on dealloc) ---- */
 
@@ -178,6 +179,9 @@ static void code_dealloc_hook(PyObject *code)
 {
     code_registry *r = atomic_load_explicit(&active_registry, memory_order_acquire);
     if (r != NULL) {
+        /* First the fence: a sample the sampler is putting in the ring
+         * right now is then either dropped or in the ring for the drain. */
+        walk_fence_announce_death(&code_death_fence);
         pthread_mutex_lock(&r->lock);
         /* Samples still in the ring may name this object: resolve them
          * now, while it is alive, then forget its address. */
@@ -191,6 +195,8 @@ static void code_dealloc_hook(PyObject *code)
         pthread_mutex_unlock(&r->lock);
     }
     original_code_dealloc(code);
+    if (r != NULL)
+        walk_fence_death_done(&code_death_fence);
 }
 
 int code_registry_start(code_registry *r, registry_flush_fn flush, void *ctx)
@@ -232,5 +238,6 @@ void code_registry_stop(code_registry *r)
 void code_registry_forget_after_fork(code_registry *r)
 {
     atomic_store_explicit(&active_registry, NULL, memory_order_release);
+    walk_fence_reset(&code_death_fence);
     pthread_mutex_init(&r->lock, NULL);
 }

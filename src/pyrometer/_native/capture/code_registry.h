@@ -9,15 +9,23 @@
  * object at that address gets a new id.
  *
  * The lock orders everything: resolution (writer thread, no GIL) and the
- * dealloc hook (any thread, with the GIL) both run under it. Signal
- * handlers never take it. */
+ * dealloc hook (any thread, with the GIL) both run under it. The sampling
+ * thread never takes it: it reads running threads' frames, so a code
+ * object can die between reading its address and putting the sample in
+ * the ring, where the hook's drain would not see it. Each of its walks is
+ * fenced instead (code_death_fence, walk_fence.h): the hook announces the
+ * death before it drains. */
 #ifndef PYROMETER_CODE_REGISTRY_H
 #define PYROMETER_CODE_REGISTRY_H
 
 #include <pthread.h>
 #include <stdint.h>
 
+#include "capture/walk_fence.h"
 #include "common/buf.h"
+
+/* The fence between the sampler's stack walks and code objects dying. */
+extern walk_fence code_death_fence;
 
 /* Called under the lock just before a code object dies (to drain samples). */
 typedef void (*registry_flush_fn)(void *ctx);

@@ -4,8 +4,9 @@
  * is a new file.
  *
  * All functions here only read memory (no allocation, no locks, no Python
- * API that could call back), so they may run in a signal handler; callers
- * arm a fault_guard around them because the memory may be torn. */
+ * API that could call back). The sampler calls them from its own thread
+ * while the thread being read keeps running, so the memory may be torn or
+ * freed under it: callers arm a fault_guard around them. */
 #ifndef PYROMETER_PYTHON_FRAMES_H
 #define PYROMETER_PYTHON_FRAMES_H
 
@@ -22,13 +23,6 @@ typedef struct py_frame_record {
     int32_t unused;
 } py_frame_record;
 
-/* The thread state of the calling thread, or NULL if it is not a Python
- * thread. Signal-safe (a TLS read). */
-PyThreadState *py_current_thread_state(void);
-
-/* The thread state holding the GIL, or NULL when nobody holds it. */
-PyThreadState *py_gil_holder(void);
-
 /* First / next thread state of an interpreter (for walking all threads). */
 PyThreadState *py_first_thread(PyInterpreterState *interp);
 PyThreadState *py_next_thread(PyThreadState *ts);
@@ -41,12 +35,10 @@ uint64_t py_native_thread_id(PyThreadState *ts);
  * (incomplete) are skipped, as tracebacks skip them. A pointer that does
  * not lead to a code object ends the walk, and so does a frame running
  * `stop_code` (the profiler's own launcher, which is not the program's;
- * 0 for none). */
-int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t stop_code, int *more);
-
-/* Counts frames as py_walk_frames would write them, stopping at limit.
- * *reached_stop (may be NULL) tells whether a stop_code frame was met. */
-int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code, int *reached_stop);
+ * 0 for none): *reached_stop tells whether one was met, and a stack deeper
+ * than max counts as having met it (the launcher's own stacks are shallow). */
+int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t stop_code, int *more,
+                   int *reached_stop);
 
 /* Nonzero when addr holds an object whose type is the code type. */
 int py_is_code_object(uintptr_t addr);

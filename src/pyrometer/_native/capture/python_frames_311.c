@@ -14,37 +14,35 @@
 #include "internal/pycore_pystate.h"
 #include "internal/pycore_runtime.h"
 
-PyThreadState *py_current_thread_state(void)
-{
-    return PyGILState_GetThisThreadState();
-}
+/* Every read here races, by design, with the thread that owns the memory
+ * (the sampler does not stop it) and runs under a fault guard. The
+ * sanitizers must not report those reads: a thread state freed as the list
+ * is walked, or a torn pointer, is expected here, not a bug. Reads go
+ * through plain member accesses, not CPython's inline helpers, so that
+ * nothing instrumented is called. */
+#define RACY_READ __attribute__((no_sanitize("address"), no_sanitize("undefined")))
 
-PyThreadState *py_gil_holder(void)
-{
-    return (PyThreadState *)_Py_atomic_load_relaxed(&_PyRuntime.gilstate.tstate_current);
-}
-
-PyThreadState *py_first_thread(PyInterpreterState *interp)
+RACY_READ PyThreadState *py_first_thread(PyInterpreterState *interp)
 {
     return interp->threads.head;
 }
 
-PyThreadState *py_next_thread(PyThreadState *ts)
+RACY_READ PyThreadState *py_next_thread(PyThreadState *ts)
 {
     return ts->next;
 }
 
-uint64_t py_native_thread_id(PyThreadState *ts)
+RACY_READ uint64_t py_native_thread_id(PyThreadState *ts)
 {
     return (uint64_t)ts->native_thread_id;
 }
 
-int py_is_code_object(uintptr_t addr)
+RACY_READ int py_is_code_object(uintptr_t addr)
 {
-    return addr != 0 && (addr & (sizeof(void *) - 1)) == 0 && Py_TYPE((PyObject *)addr) == &PyCode_Type;
+    return addr != 0 && (addr & (sizeof(void *) - 1)) == 0 && ((PyObject *)addr)->ob_type == &PyCode_Type;
 }
 
-static _PyInterpreterFrame *top_frame(PyThreadState *ts)
+RACY_READ static _PyInterpreterFrame *top_frame(PyThreadState *ts)
 {
     _PyCFrame *cframe = ts->cframe;
     return cframe != NULL ? cframe->current_frame : NULL;
@@ -52,7 +50,7 @@ static _PyInterpreterFrame *top_frame(PyThreadState *ts)
 
 /* A frame is usable when it is aligned and its code pointer is a code
  * object; incomplete frames (set up, not yet started) are skipped. */
-static int frame_usable(_PyInterpreterFrame *f, PyCodeObject **code, int *skip)
+RACY_READ static int frame_usable(_PyInterpreterFrame *f, PyCodeObject **code, int *skip)
 {
     if (((uintptr_t)f & (sizeof(void *) - 1)) != 0)
         return 0;
@@ -64,17 +62,24 @@ static int frame_usable(_PyInterpreterFrame *f, PyCodeObject **code, int *skip)
     return 1;
 }
 
-int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t stop_code, int *more)
+RACY_READ int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t stop_code, int *more,
+                   int *reached_stop)
 {
     int n = 0;
     /* The chain is bounded by `max` written frames and by a hard cap on
      * skipped ones, so a cycle in torn memory cannot loop forever. */
     int budget = max + 64;
+    *reached_stop = 0;
     _PyInterpreterFrame *f = top_frame(ts);
     while (f != NULL && n < max && budget-- > 0) {
         PyCodeObject *co;
         int skip;
-        if (!frame_usable(f, &co, &skip) || (uintptr_t)co == stop_code) {
+        if (!frame_usable(f, &co, &skip)) {
+            f = NULL;
+            break;
+        }
+        if ((uintptr_t)co == stop_code) {
+            *reached_stop = 1;
             f = NULL;
             break;
         }
@@ -91,37 +96,19 @@ int py_walk_frames(PyThreadState *ts, py_frame_record *out, int max, uintptr_t s
     while (f != NULL && budget-- > 0) {
         PyCodeObject *co;
         int skip;
-        if (!frame_usable(f, &co, &skip) || (uintptr_t)co == stop_code)
-            break;
-        if (!skip) {
-            *more = 1;
-            break;
-        }
-        f = f->previous;
-    }
-    return n;
-}
-
-int py_count_frames(PyThreadState *ts, int limit, uintptr_t stop_code, int *reached_stop)
-{
-    int n = 0, budget = limit + 64, stopped = 0;
-    _PyInterpreterFrame *f = top_frame(ts);
-    while (f != NULL && n < limit && budget-- > 0) {
-        PyCodeObject *co;
-        int skip;
         if (!frame_usable(f, &co, &skip))
             break;
         if ((uintptr_t)co == stop_code) {
-            stopped = 1;
+            *reached_stop = 1;
             break;
         }
-        n += !skip;
+        if (!skip) {
+            *more = 1;
+            *reached_stop = 1;
+            break;
+        }
         f = f->previous;
     }
-    /* A stack deeper than the limit is the program's (the launcher's own
-     * stacks are shallow), so it counts as having reached the stop frame. */
-    if (reached_stop != NULL)
-        *reached_stop = stopped || (f != NULL && n >= limit);
     return n;
 }
 

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,8 @@
 #include <unistd.h>
 
 #include "capture/fault_guard.h"
-#include "capture/signal_sampler.h"
+#include "capture/sample_record.h"
+#include "capture/stack_sampler.h"
 #include "capture/thread_clocks.h"
 #include "capture/writer.h"
 #include "format/vmprof_format.h"
@@ -27,9 +27,6 @@
 #define DEFAULT_RING_BYTES ((size_t)16 << 20)
 #define MAX_THREAD_NAMES 4096
 #define MAX_THREAD_NAME 128
-/* How long a wall request may stay unserved before the ticker gives up on
- * it (its target thread ended before the signal arrived). */
-#define WALL_HANDLER_WAIT_NS 10000000L
 /* How often the ticker looks for new threads in CPU mode. */
 #define RESCAN_NS 50000000L
 
@@ -38,21 +35,20 @@ typedef struct thread_name {
     char name[MAX_THREAD_NAME];
 } thread_name;
 
-/* All of the sampler's state: one process-wide instance, since signals and
- * the code type are process-wide too. */
+/* All of the sampler's state: one process-wide instance, since the code
+ * type's dealloc hook is process-wide too. */
 static struct sampler {
     int running;
     sampler_options opt;
     ring ring;
     writer writer;
     thread_clocks clocks;          /* CPU mode: who used CPU since the last tick */
-    int handlers_installed;
+    stack_sampler stacks;
     pthread_t ticker;
     int ticker_started;
     double own_cpu_seconds;        /* CPU the ticker and writer used (not the program's) */
     int writer_excluded;           /* the writer thread is out of the CPU clocks */
     _Atomic int ticker_stop;
-    _Atomic uint64_t signals_sent;
     struct timespec start_wall, start_cpu;
     int64_t start_epoch_us;
     pthread_mutex_t names_lock;
@@ -105,80 +101,36 @@ static int timespec_before(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* ---- CPU mode: signal the threads that used a period of CPU ---- */
+/* ---- the ticker ---- */
 
-/* Sends CPU_SIGNAL with the sample's weight in si_value: real-time signals
- * queue, so each request arrives with its own weight. */
-static void request_cpu_sample(pid_t tid, int weight, void *ctx)
+/* CPU mode: a thread used `weight` periods of CPU since its last sample. */
+static void sample_due_thread(pid_t tid, int weight, void *ctx)
 {
-    pid_t pid = *(pid_t *)ctx;
-    siginfo_t info;
-    memset(&info, 0, sizeof(info));
-    info.si_signo = CPU_SIGNAL;
-    info.si_code = SI_QUEUE;
-    info.si_pid = pid;
-    info.si_uid = getuid();
-    info.si_value.sival_int = weight;
-    if (syscall(SYS_rt_tgsigqueueinfo, pid, tid, CPU_SIGNAL, &info) == 0)
-        atomic_fetch_add(&S.signals_sent, 1);
-}
-
-/* ---- wall mode: the GIL holder samples every thread ---- */
-
-/* One wall tick: the GIL holder's handler samples every thread, or, when
- * nobody holds the GIL (every thread blocked or in C), this thread does. */
-static void wall_tick(signal_sampler *s, pid_t pid, struct timespec *requested_at, const struct timespec *now)
-{
-    int state = atomic_load(&s->wall_request);
-    if (state != WALL_IDLE) {
-        /* The last request is not served yet. A signal to a thread that
-         * ended is never served: give up on it after a while. */
-        struct timespec give_up = *requested_at;
-        timespec_add_ns(&give_up, WALL_HANDLER_WAIT_NS);
-        int expected = WALL_REQUESTED;
-        if (timespec_before(now, &give_up) ||
-            !atomic_compare_exchange_strong(&s->wall_request, &expected, WALL_IDLE)) {
-            atomic_fetch_add(&s->wall_missed, 1); /* the sample, when taken, covers this tick */
-            return;
-        }
-    }
-    uint64_t tid = 0;
-    fault_guard guard;
-    if (FAULT_GUARD_ARM(&guard)) {
-        PyThreadState *holder = py_gil_holder();
-        tid = holder != NULL ? py_native_thread_id(holder) : 0;
-        fault_guard_disarm();
-    }
-    if (tid != 0) {
-        atomic_store(&s->wall_request, WALL_REQUESTED);
-        *requested_at = *now;
-        if (syscall(SYS_tgkill, pid, (pid_t)tid, WALL_SIGNAL) == 0) {
-            atomic_fetch_add(&S.signals_sent, 1);
-            return;
-        }
-        atomic_store(&s->wall_request, WALL_IDLE);
-    }
-    signal_sampler_sample_all(s, signal_sampler_rss_kb(s), signal_sampler_take_wall_weight(s));
+    stack_sampler_sample_thread(ctx, tid, weight);
 }
 
 /* The ticker thread: wakes every period (absolute deadlines, so the rate
- * does not drift) and asks for samples. Never a Python thread, never
- * signalled (all signals blocked). */
+ * does not drift) and takes the samples. Never a Python thread; every
+ * signal is blocked except the faults its guarded reads may raise. */
 static void *ticker_main(void *arg)
 {
     (void)arg;
-    signal_sampler *s = &the_signal_sampler;
-    pid_t pid = getpid();
-    pid_t self = (pid_t)syscall(SYS_gettid);
+    stack_sampler *s = &S.stacks;
+    sigset_t faults;
+    sigemptyset(&faults);
+    sigaddset(&faults, SIGSEGV);
+    sigaddset(&faults, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
     /* Default timer slack (50 µs) would blur 10 kHz ticks. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     if (S.opt.mode == SAMPLER_CPU)
-        thread_clocks_exclude(&S.clocks, self);
+        thread_clocks_exclude(&S.clocks, (pid_t)syscall(SYS_gettid));
     long period_ns = (long)S.opt.period_us * 1000L;
-    struct timespec next, now, requested_at = {0, 0}, next_rescan;
+    struct timespec next, now, next_rescan;
     clock_gettime(CLOCK_MONOTONIC, &next);
     next_rescan = next;
     int paused = 0;
+    int wall_missed = 0;  /* wall ticks that passed untaken since the last sample */
     while (!atomic_load(&S.ticker_stop)) {
         timespec_add_ns(&next, period_ns);
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -187,8 +139,7 @@ static void *ticker_main(void *arg)
              * than burst. Weights keep the counts right: CPU mode's from
              * the clocks, wall mode's from the ticks missed. */
             long behind_ns = (now.tv_sec - next.tv_sec) * 1000000000L + (now.tv_nsec - next.tv_nsec);
-            if (S.opt.mode == SAMPLER_WALL)
-                atomic_fetch_add(&s->wall_missed, (int)(behind_ns / period_ns));
+            wall_missed += (int)(behind_ns / period_ns);
             next = now;
             timespec_add_ns(&next, period_ns);
         }
@@ -198,20 +149,28 @@ static void *ticker_main(void *arg)
             paused = 1;
             continue;
         }
-        if (paused && S.opt.mode == SAMPLER_CPU)
-            thread_clocks_forgive(&S.clocks); /* CPU used while paused is owed nothing */
+        if (paused) {
+            if (S.opt.mode == SAMPLER_CPU)
+                thread_clocks_forgive(&S.clocks); /* CPU used while paused is owed nothing */
+            wall_missed = 0;
+        }
         paused = 0;
-        clock_gettime(CLOCK_MONOTONIC, &now);
         if (S.opt.mode == SAMPLER_WALL) {
-            wall_tick(s, pid, &requested_at, &now);
+            int weight = 1 + wall_missed;
+            if (weight > SAMPLE_MAX_WEIGHT)
+                weight = SAMPLE_MAX_WEIGHT;
+            wall_missed = 0;
+            s->wall_ticks += (uint64_t)weight;
+            stack_sampler_sample_all(s, weight);
             continue;
         }
+        clock_gettime(CLOCK_MONOTONIC, &now);
         if (!timespec_before(&now, &next_rescan)) {
             thread_clocks_rescan(&S.clocks);
             next_rescan = now;
             timespec_add_ns(&next_rescan, RESCAN_NS);
         }
-        thread_clocks_poll(&S.clocks, request_cpu_sample, &pid);
+        thread_clocks_poll(&S.clocks, sample_due_thread, s);
     }
     return NULL;
 }
@@ -248,7 +207,7 @@ static void after_fork_in_child(void)
         return;
     /* The writer and ticker threads do not exist here, and the file is the
      * parent's: the child runs unprofiled and never touches it. */
-    atomic_store(&the_signal_sampler.active, 0);
+    atomic_store(&S.stacks.active, 0);
     writer_forget_after_fork(&S.writer);
     pthread_mutex_init(&S.clocks.lock, NULL);
     S.ticker_started = 0;
@@ -257,18 +216,6 @@ static void after_fork_in_child(void)
 }
 
 /* ---- start / stop ---- */
-
-static int install_handler(int sig)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = signal_sampler_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, WALL_SIGNAL);
-    sigaddset(&sa.sa_mask, CPU_SIGNAL);
-    return sigaction(sig, &sa, NULL);
-}
 
 /* On the writer thread, at start and after each flush: stop sampling if
  * the file failed (the writer already said so once), and keep the writer
@@ -285,7 +232,7 @@ static void writer_tick(void *ctx)
         S.writer_excluded = 1;
     }
     if (atomic_load(&S.writer.failed))
-        atomic_store(&the_signal_sampler.active, 0);
+        atomic_store(&S.stacks.active, 0);
 }
 
 int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t err_len)
@@ -302,8 +249,8 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
         return fail(err, err_len, "%s", "the file descriptor is not open for writing");
 
     S.opt = *opt;
-    memset(&the_signal_sampler, 0, sizeof(the_signal_sampler));
-    signal_sampler *s = &the_signal_sampler;
+    memset(&S.stacks, 0, sizeof(S.stacks));
+    stack_sampler *s = &S.stacks;
     s->statm_fd = -1;
     s->interp = PyInterpreterState_Main();
     s->stop_code = opt->stop_code;
@@ -324,14 +271,6 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
     }
     if (fault_guard_install() < 0)
         goto os_error;
-    /* The handlers stay installed for good: a request still in flight
-     * after stop must never meet the default action, which for a
-     * real-time signal is to kill the process. */
-    if (!S.handlers_installed) {
-        if (install_handler(CPU_SIGNAL) < 0 || install_handler(WALL_SIGNAL) < 0)
-            goto os_error;
-        S.handlers_installed = 1;
-    }
 
     S.start_epoch_us = epoch_us();
     buf prologue;
@@ -361,7 +300,6 @@ int sampler_start(const sampler_options *opt, const buf *meta, char *err, size_t
     }
     S.name_count = 0;
     atomic_store(&S.ticker_stop, 0);
-    atomic_store(&S.signals_sent, 0);
     clock_gettime(CLOCK_MONOTONIC, &S.start_wall);
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &S.start_cpu);
     if (opt->mode == SAMPLER_CPU)
@@ -425,7 +363,7 @@ int sampler_stop(sampler_result *result, char *err, size_t err_len)
     memset(result, 0, sizeof(*result));
     if (!S.running)
         return fail(err, err_len, "%s", "the sampler is not running");
-    signal_sampler *s = &the_signal_sampler;
+    stack_sampler *s = &S.stacks;
     S.own_cpu_seconds = thread_cpu_seconds(S.writer.thread);
     if (S.ticker_started) {
         S.own_cpu_seconds += thread_cpu_seconds(S.ticker);
@@ -434,22 +372,19 @@ int sampler_stop(sampler_result *result, char *err, size_t err_len)
         S.ticker_started = 0;
     }
     atomic_store(&s->active, 0);
-    /* Requests already queued to threads find `active` off and return;
-     * wait for handlers already past that check. */
-    while (atomic_load(&s->handlers_running) > 0)
-        sched_yield();
 
-    result->samples = atomic_load(&s->samples);
-    result->stack_reads = atomic_load(&s->stack_reads);
+    /* The ticker is joined: its statistics are final. */
+    result->samples = s->samples;
+    result->stack_reads = s->stack_reads;
     result->dropped = atomic_load(&S.ring.dropped);
-    result->faults = atomic_load(&s->faults);
+    result->faults = s->faults;
     if (S.opt.mode == SAMPLER_CPU) {
         /* The program's CPU time: the profiler's own threads are not sampled. */
         result->seconds = seconds_since(CLOCK_PROCESS_CPUTIME_ID, &S.start_cpu) - S.own_cpu_seconds;
         result->delivered_hz = result->seconds > 0 ? (double)(result->samples + result->dropped) / result->seconds : 0;
     } else {
         result->seconds = seconds_since(CLOCK_MONOTONIC, &S.start_wall);
-        result->delivered_hz = result->seconds > 0 ? (double)atomic_load(&s->wall_ticks) / result->seconds : 0;
+        result->delivered_hz = result->seconds > 0 ? (double)s->wall_ticks / result->seconds : 0;
     }
     buf epilogue;
     buf_init(&epilogue);
@@ -480,13 +415,13 @@ int sampler_is_running(void)
 void sampler_pause(void)
 {
     if (S.running)
-        atomic_store(&the_signal_sampler.active, 0);
+        atomic_store(&S.stacks.active, 0);
 }
 
 void sampler_resume(void)
 {
     if (S.running)
-        atomic_store(&the_signal_sampler.active, 1);
+        atomic_store(&S.stacks.active, 1);
 }
 
 void sampler_watch_current_thread(void)

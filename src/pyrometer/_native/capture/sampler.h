@@ -1,14 +1,13 @@
 /* sampler.h — starts and stops statistical sampling of the running
  * interpreter into a vmprof-format file.
  *
- * A ticker thread wakes every period. CPU mode: it reads each thread's
- * CPU clock (thread_clocks.h) and signals the threads that used a period
- * of CPU since their last sample; their handler records their own stack.
- * Wall mode: it asks the GIL holder (by a real-time signal) to record
- * every thread's stack, or walks them itself when nobody holds the GIL.
- * Blocked threads are never signalled in either mode, so their sleeps and
- * reads are not interrupted, and the program's own SIGPROF, SIGALRM and
- * itimers stay its own.
+ * A ticker thread wakes every period and reads stacks itself
+ * (stack_sampler.h); the program's threads are never signalled or stopped.
+ * CPU mode: it reads each thread's CPU clock (thread_clocks.h) and samples
+ * the threads that used a period of CPU since their last sample. Wall
+ * mode: it samples every Python thread, running, sleeping or blocked.
+ * Blocked threads' sleeps and reads are never interrupted, and the
+ * program's own signals, SIGPROF, SIGALRM and itimers stay its own.
  *
  * Samples go into a preallocated ring; a writer thread writes the file.
  * All functions here need the GIL. */
