@@ -195,8 +195,6 @@ static void code_dealloc_hook(PyObject *code)
         pthread_mutex_unlock(&r->lock);
     }
     original_code_dealloc(code);
-    if (r != NULL)
-        walk_fence_death_done(&code_death_fence);
 }
 
 int code_registry_start(code_registry *r, registry_flush_fn flush, void *ctx)

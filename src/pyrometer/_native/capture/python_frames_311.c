@@ -20,6 +20,10 @@
  * is walked, or a torn pointer, is expected here, not a bug. Reads go
  * through plain member accesses, not CPython's inline helpers, so that
  * nothing instrumented is called. */
+/* No real code object is referenced this many times; a free-list pointer
+ * where the count was is far above it. */
+#define MAX_SANE_REFCOUNT ((Py_ssize_t)1 << 31)
+
 #define RACY_READ __attribute__((no_sanitize("address"), no_sanitize("undefined")))
 
 RACY_READ PyThreadState *py_first_thread(PyInterpreterState *interp)
@@ -55,7 +59,12 @@ RACY_READ static int frame_usable(_PyInterpreterFrame *f, PyCodeObject **code, i
     if (((uintptr_t)f & (sizeof(void *) - 1)) != 0)
         return 0;
     PyCodeObject *co = f->f_code;
-    if (!py_is_code_object((uintptr_t)co))
+    /* A live frame holds a reference to its code. A count of 0 is a code
+     * object being deallocated (its frame not popped yet), and a count out
+     * of range is freed memory (pymalloc keeps its free list there): either
+     * way the address may soon name something else (see walk_fence.h). */
+    if (!py_is_code_object((uintptr_t)co) || co->ob_base.ob_base.ob_refcnt < 1 ||
+        co->ob_base.ob_base.ob_refcnt > MAX_SANE_REFCOUNT)
         return 0;
     *code = co;
     *skip = f->owner != FRAME_OWNED_BY_GENERATOR && f->prev_instr < _PyCode_CODE(co) + co->_co_firsttraceable;

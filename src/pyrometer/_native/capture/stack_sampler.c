@@ -7,10 +7,6 @@
 #include "capture/fault_guard.h"
 #include "capture/sample_record.h"
 
-/* A walk that saw a code object die is read again at most this many
- * times; a thread that keeps killing code objects is then skipped this
- * tick (counted in `retries`), never given a name that may be wrong. */
-#define MAX_WALK_ATTEMPTS 3
 /* Bound on the thread list, in case torn memory makes it cyclic. */
 #define MAX_THREADS_WALKED 4096
 
@@ -80,24 +76,16 @@ static int read_stack(stack_sampler *s, PyThreadState *ts, uint64_t *thread_id, 
 /* Samples one Python thread. Returns 1 when a sample was committed. */
 static int sample_python_thread(stack_sampler *s, PyThreadState *ts, int64_t rss_kb, int weight)
 {
-    for (int attempt = 0; attempt < MAX_WALK_ATTEMPTS; attempt++) {
-        walk_epoch epoch = walk_fence_begin(&code_death_fence);
-        uint64_t thread_id = 0;
-        uint16_t flags = 0;
-        int depth = read_stack(s, ts, &thread_id, &flags);
-        int committed = 0;
-        if (depth > 0 && walk_fence_still_valid(&code_death_fence, epoch)) {
-            /* Committed before the fence ends: a code object dying from
-             * here on finds the sample in the ring and names it first. */
-            commit_sample(s, thread_id, scratch, depth, flags, rss_kb, weight);
-            committed = 1;
-        }
-        walk_fence_end(&code_death_fence);
-        if (committed || depth <= 0)
-            return committed;
-        s->retries++;
-    }
-    return 0;
+    uint64_t thread_id = 0;
+    uint16_t flags = 0;
+    /* Committed inside the fence: a code object read here cannot be freed
+     * before the sample is in the ring, where its dealloc hook names it. */
+    walk_fence_begin(&code_death_fence);
+    int depth = read_stack(s, ts, &thread_id, &flags);
+    if (depth > 0)
+        commit_sample(s, thread_id, scratch, depth, flags, rss_kb, weight);
+    walk_fence_end(&code_death_fence);
+    return depth > 0;
 }
 
 /* The thread after ts in the interpreter's list (the first when ts is

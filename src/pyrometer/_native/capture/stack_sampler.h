@@ -10,7 +10,8 @@
  *    under us faults harmlessly), and every walk is bounded;
  *  - a code object that dies during a walk could leave a dangling pointer
  *    in the sample, so each walk is fenced against code deaths
- *    (code_death_fence, walk_fence.h) and read again if one happened;
+ *    (code_death_fence, walk_fence.h): a dying code object waits for the
+ *    walk to put its sample in the ring before it is freed;
  *  - a stack read while its thread calls or returns can mix the two, like
  *    any sampler that does not stop the thread (py-spy's non-blocking mode).
  *    Each frame is still checked to hold a code object.
@@ -39,7 +40,6 @@ typedef struct stack_sampler {
     uint64_t stack_reads;           /* stacks read and committed */
     uint64_t wall_ticks;            /* wall ticks covered */
     uint64_t faults;                /* walks abandoned on a fault */
-    uint64_t retries;               /* walks read again because a code object died meanwhile */
 } stack_sampler;
 
 /* Samples one thread (CPU mode) by its OS thread id, standing for `weight`
