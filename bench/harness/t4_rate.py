@@ -1,6 +1,8 @@
 """Table 4: requested vs delivered sampling rate, and the cost of one sample."""
 import os
 import re
+import subprocess
+import tempfile
 
 from core import NONE, Config, median, program_path, pyrometer_cpu, run_config
 import parse
@@ -29,6 +31,21 @@ def meta_rate(meta):
         return None, None
     _rank, key, value = min(candidates)
     return key, value
+
+
+def wake_floor(seconds):
+    """Rows (Hz, wakes/s, CPU µs per wake) of bench/programs/wake_floor.c, or an error string."""
+    source = os.path.join(os.path.dirname(program_path("busy")), "wake_floor.c")
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "wake_floor")
+        build = subprocess.run(["cc", "-O2", "-o", exe, source], capture_output=True, text=True)
+        if build.returncode != 0:
+            return "could not build wake_floor.c: " + build.stderr.strip()[:200]
+        proc = subprocess.run([exe, f"{seconds:g}", *map(str, RATES)], capture_output=True, text=True,
+                              timeout=60 + 10 * seconds * len(RATES))
+        if proc.returncode != 0:
+            return "wake_floor failed: " + proc.stderr.strip()[:200]
+    return [line.split() for line in proc.stdout.splitlines()]
 
 
 def run(ctx, reps, target):
@@ -101,4 +118,13 @@ def run(ctx, reps, target):
             "core. vmprof rows are the reference.")
     if meta_keys:
         note += " pyrometer META keys seen: " + ", ".join(f"`{k}`" for k in sorted(meta_keys)) + "."
-    return "\n".join(["## 4. Sampling rate", "", note, "", tables.markdown(headers, rows)])
+    floor = wake_floor(min(target, 1.0))
+    if isinstance(floor, str):
+        floor_text = floor
+    else:
+        floor_text = ("The floor under any in-process sampler's own cost: a thread that only sleeps "
+                      "to absolute deadlines and wakes (`bench/programs/wake_floor.c`, built and run "
+                      "here, 1 s per rate) uses this much CPU per wake-up on this machine.\n\n" +
+                      tables.markdown(["rate (Hz)", "wake-ups / s", "CPU µs per wake-up"],
+                                      [[hz, wakes, us] for hz, wakes, us in floor]))
+    return "\n".join(["## 4. Sampling rate", "", note, "", tables.markdown(headers, rows), "", floor_text])
