@@ -1,7 +1,7 @@
 /* fault_guard.h — reading memory that may vanish under us, without crashing.
  *
- * The sampler reads frames and code objects that another thread may be
- * freeing (wall mode, no GIL) or that a torn read points at. Instead of
+ * The sampler reads frames and code objects of threads that keep running
+ * and may free them, or that a torn read points at. Instead of
  * vmprof's two sigaction calls per sample, one SIGSEGV/SIGBUS handler is
  * installed once; a thread arms its guard (a sigsetjmp point) around a
  * walk, and a fault inside the walk jumps back there. Faults outside an

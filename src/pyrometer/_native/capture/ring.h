@@ -1,8 +1,8 @@
 /* ring.h — a lock-free multi-producer, single-consumer byte ring for samples.
  *
- * Producers are signal handlers (any thread) and the wall-clock sampler
- * thread: ring_reserve/ring_commit use only atomics on preallocated memory,
- * so they are async-signal-safe. The one consumer (the writer, under its
+ * The sampler's ticker thread is its one producer today, but
+ * ring_reserve/ring_commit use only atomics on preallocated memory, so any
+ * thread may produce, even from a signal handler. The one consumer (the writer, under its
  * lock) takes committed entries in order with ring_peek/ring_release. When
  * the ring is full a sample is dropped and counted, never waited for. */
 #ifndef PYROMETER_RING_H

@@ -1,7 +1,7 @@
 /* writer.h — the background thread that turns ring samples into vmprof
  * records and writes them to the profile's file descriptor.
  *
- * Signal handlers only fill the ring; this thread (not a Python thread,
+ * The sampler only fills the ring; this thread (not a Python thread,
  * never holding the GIL) drains it every WRITER_FLUSH_MS, resolving code
  * objects to ids through the code registry, so a killed process loses at
  * most that much. A write error (disk full, file size limit) stops the
