@@ -149,3 +149,17 @@ def test_flamegraph_views_and_export_in_bytes(tmp_path, allocext):
     assert weights["leaker"] == 40 * 10007          # peak: all 40 kept blocks live
     proc = run_cli("flamegraph", cap, "--temporary-allocations", "0", "-o", tmp_path / "x.html")
     assert proc.returncode == 2
+
+
+def test_rss_interval_option(tmp_path):
+    out = tmp_path / "r.alloc"
+    run_cli("run", "--alloc", "--rss-interval", "0.05", "-o", out, "-c", "import time; time.sleep(0.3)",
+            cwd=tmp_path, check=True)
+    stats = json.loads(run_cli("stats", out, "--json", check=True).stdout)
+    assert stats["meta"]["rss_interval_us"] == "50000"
+    for argv, message in ((["--alloc", "--rss-interval", "0"], "--rss-interval must be between"),
+                          (["--alloc", "--rss-interval", "x"], "--rss-interval"),
+                          (["--rss-interval", "0.05"], "add --alloc")):
+        proc = run_cli("run", *argv, "-c", "pass", cwd=tmp_path)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

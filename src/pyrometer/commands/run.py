@@ -10,13 +10,13 @@ from pyrometer.errors import UsageError
 DEFAULT_RATE = 1000.0
 
 # Options that take a value (the argv splitter must know them).
-VALUE_OPTIONS = {"-o", "--output", "-p", "--period", "-r", "--rate", "--mode", "--config"}
+VALUE_OPTIONS = {"-o", "--output", "-p", "--period", "-r", "--rate", "--mode", "--config", "--rss-interval"}
 
 # What --config may set, and how to read it.
 CONFIG_KEYS = {
     "output": "str", "period": "float", "rate": "float", "mode": ("cpu", "wall"), "lines": "flag",
     "mem": "flag", "quiet": "flag", "web": "flag", "alloc": "flag", "native": "flag",
-    "trace_python_allocators": "flag", "follow_fork": "flag", "aggregate": "flag",
+    "trace_python_allocators": "flag", "follow_fork": "flag", "aggregate": "flag", "rss_interval": "float",
 }
 
 USAGE = "pyrometer run [options] (script.py | -m module | -c code) [args ...]"
@@ -45,6 +45,8 @@ def add_parser(sub):
     alloc.add_argument("--follow-fork", action="store_true", default=None, help="forked children write FILE.<pid>")
     alloc.add_argument("--aggregate", action="store_true", default=None,
                        help="write only per-stack totals at the peak and at exit")
+    alloc.add_argument("--rss-interval", type=float, metavar="SECONDS",
+                       help="seconds between RSS samples in the memory-over-time chart (default 0.01)")
     p.set_defaults(handler=run, _parser=p)
 
 
@@ -88,8 +90,8 @@ def run(args):
 def execute(args, target):
     if args.alloc:
         return run_alloc(args, target)
-    for flag in ("native", "trace_python_allocators", "follow_fork", "aggregate"):
-        if getattr(args, flag, None):
+    for flag in ("native", "trace_python_allocators", "follow_fork", "aggregate", "rss_interval"):
+        if getattr(args, flag, None) not in (None, False):
             raise UsageError(f"--{flag.replace('_', '-')} applies to allocation tracking; add --alloc")
     return run_cpu(args, target)
 
@@ -154,11 +156,14 @@ def run_alloc(args, target):
         raise UsageError("allocation tracking is not available in this build") from None
     if args.lines or args.mem or args.mode or args.period is not None or args.rate is not None:
         raise UsageError("--lines, --mem, --mode, --period and --rate apply to CPU sampling, not --alloc")
+    if args.rss_interval is not None and not 0.0005 <= args.rss_interval <= 3600:
+        raise UsageError(f"--rss-interval must be between 0.0005 and 3600 seconds, not {args.rss_interval:g}")
     target.check()
     pid = os.getpid()
     output = args.output or f"{target.stem}.{pid}.alloc"
     tracker = Tracker(output, native=bool(args.native), trace_python_allocators=bool(args.trace_python_allocators),
                       follow_fork=bool(args.follow_fork), aggregate=bool(args.aggregate),
+                      rss_interval=0.01 if args.rss_interval is None else args.rss_interval,
                       stop_code=program.ENTRY_CODE)
     try:
         tracker.start()
