@@ -28,7 +28,10 @@ def _start(kind, out):
         import vmprof
         mode, hz = kind[len("vmprof-"):].split(":")
         fd = os.open(out, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-        vmprof.enable(fd, period=1.0 / float(hz), real_time=(mode == "real"))
+        # native=False: Python frames only, as pyrometer records them (vmprof's
+        # Linux default, native=True, also unwinds C frames with libunwind in
+        # its handler, and at 10 kHz never gets past the first sample here).
+        vmprof.enable(fd, period=1.0 / float(hz), real_time=(mode == "real"), native=False)
 
         def stop():
             vmprof.disable()
