@@ -304,6 +304,43 @@ def test_trace_python_allocators_sees_small_objects(tmp_path):
             assert report["allocators"].get("mmap", (0, 0))[1] >= 16 * 20000 // 2
 
 
+NATIVE_WORKLOAD = """
+    import sys
+    from pyrometer import Tracker
+    with Tracker(sys.argv[1], native=sys.argv[2] == "native"):
+        import json, decimal, fractions, email.parser, xml.dom.minidom, csv, io
+        def work():
+            doc = [{"id": i, "name": f"item{i}", "v": [i * 0.5, str(i)]} for i in range(3000)]
+            for _ in range(3):
+                doc = json.loads(json.dumps(doc))
+            d = xml.dom.minidom.parseString("<a>" + "<b x='1'>t</b>" * 500 + "</a>")
+            rows = list(csv.reader(io.StringIO("a,b,c\\n" * 2000)))
+            return len(doc), len(d.documentElement.childNodes), len(rows), decimal.Decimal(1) / 7
+        work()
+"""
+
+
+def test_native_capture_stays_small(tmp_path):
+    """Native stacks (a node per return address, thousands of them after a
+    few imports) are stored as compressed tables with relative parents. With
+    one record per node this capture was ~80 KiB (format 1); it is ~20 KiB now."""
+    script = tmp_path / "w.py"
+    script.write_text(textwrap.dedent(NATIVE_WORKLOAD))
+    env = cli_env({"PYTHONPATH": str(SRC)})
+    for mode in ("native", "python"):
+        subprocess.run([sys.executable, str(script), str(tmp_path / f"{mode}.alloc"), mode], cwd=tmp_path, env=env,
+                       check=True, timeout=120)
+    native = tmp_path / "native.alloc"
+    report = _native.capture_report(str(native))
+    assert report["meta"]["flags"] == "native"
+    natives = {r[0] for r in report["locations"] if r[8] == 1}
+    assert {"PyList_Append", "_PyObject_Malloc"} & natives, sorted(natives)[:20]
+    size = native.stat().st_size
+    assert size < 40 * 1024, f"native capture of {size} bytes"
+    # native frames cost less than the events themselves
+    assert size < 3 * (tmp_path / "python.alloc").stat().st_size
+
+
 def test_native_frames_merge_with_python(tmp_path, allocext):
     run_py("""
         from pyrometer import Tracker

@@ -16,15 +16,19 @@ static void begin(buf *b)
     static const char *const values[] = {"python3 prog.py", "3.11.7"};
     buf_init(b);
     capture_write_begin(b, 1000, 42, 0, keys, values, 2);
-    capture_write_string(b, "main", 4);     /* string 1 */
-    capture_write_string(b, "prog.py", 7);  /* string 2 */
-    capture_write_string(b, "work", 4);     /* string 3 */
-    capture_write_function(b, 1, 2, 1, 0);  /* function 0 */
-    capture_write_function(b, 3, 2, 9, 0);  /* function 1 */
-    capture_write_node(b, UINT32_MAX, 0, 1);
-    capture_write_node(b, 0, 1, 10);
-    capture_write_node(b, 0, 1, 11);
-    capture_write_thread(b, 777, 0);
+    capture_tables_enc t;
+    capture_tables_init(&t);   /* uncompressed: plain records */
+    capture_tables_string(&t, b, "main", 4);     /* string 1 */
+    capture_tables_string(&t, b, "prog.py", 7);  /* string 2 */
+    capture_tables_string(&t, b, "work", 4);     /* string 3 */
+    capture_tables_function(&t, b, 1, 2, 1, 0);  /* function 0 */
+    capture_tables_function(&t, b, 3, 2, 9, 0);  /* function 1 */
+    capture_tables_node(&t, b, UINT32_MAX, 0, 1);
+    capture_tables_node(&t, b, 0, 1, 10);
+    capture_tables_node(&t, b, 0, 1, 11);
+    capture_tables_thread(&t, b, 777, 0);
+    capture_tables_end(&t, b);
+    capture_tables_free(&t);
 }
 
 typedef struct ev {
@@ -170,7 +174,7 @@ TEST(truncated_and_garbage_fail)
     capture_data_free(&c);
     /* garbage after the magic */
     char junk[64];
-    memcpy(junk, "PYROMALC\x01\xff\xff\xff", 12);
+    memcpy(junk, "PYROMALC\x02\xff\xff\xff", 12);
     memset(junk + 12, 0xee, sizeof junk - 12);
     CHECK(capture_read_buffer((const uint8_t *)junk, sizeof junk, &c, &err) < 0);
     capture_data_free(&c);
@@ -241,6 +245,97 @@ TEST(compressed_events_round_trip)
     buf_free(&b);
 }
 
+/* Deep native-like stacks: chains of nodes whose functions repeat under
+ * different roots, written in two flushes as compressed TABLES records. */
+TEST(compressed_tables_round_trip)
+{
+    static const char *const keys[] = {"k"};
+    static const char *const values[] = {"v"};
+    buf b;
+    buf_init(&b);
+    capture_write_begin(&b, 1000, 42, CAPTURE_FLAG_NATIVE, keys, values, 1);
+    capture_tables_enc t;
+    capture_tables_init(&t);
+    t.compress = 1;
+    char name[32];
+    for (uint32_t i = 0; i < 60; i++) {
+        int n = snprintf(name, sizeof name, "native_function_%u", i);
+        capture_tables_string(&t, &b, name, (size_t)n);            /* string i+1 */
+        capture_tables_function(&t, &b, i + 1, 0, 0, 1);           /* function i */
+    }
+    uint32_t node = 0, leaf = 0;
+    for (int flush = 0; flush < 2; flush++) {
+        for (uint32_t root = 0; root < 20; root++) {
+            uint32_t parent = UINT32_MAX;
+            for (uint32_t d = 0; d < 40; d++) {
+                capture_tables_node(&t, &b, parent, d == 0 ? root : 20 + d, (int32_t)(d + 100 * (uint32_t)flush));
+                parent = node++;
+            }
+            leaf = parent;
+        }
+        capture_tables_thread(&t, &b, 100 + (uint64_t)flush, 0);
+        capture_tables_end(&t, &b);
+    }
+    capture_tables_free(&t);
+    ev e[] = {{CAPTURE_MALLOC, 0x1000, 123, leaf}};
+    events(&b, e, 1, 1);
+    capture_write_trailer(&b, 2000, 1, 0);
+    CHECK(buf_ok(&b) == 0);
+    CHECK(b.len < 1600 * 2);   /* 1600 nodes in well under 2 bytes each */
+    CHECK(b.len > 12 && b.data[11 + (unsigned char)b.data[10]] == CAPTURE_REC_TABLES);
+    capture_data c;
+    prof_error err;
+    CHECK(load(&b, &c) == 0);
+    CHECK_EQ_INT(c.prof.node_count, 1600);
+    CHECK_EQ_INT(c.prof.thread_count, 2);
+    const prof_stack_node *n = &c.prof.nodes[c.events[0].node];
+    CHECK_EQ_INT(n->depth, 40);
+    CHECK_EQ_INT(n->line, 139);
+    CHECK_EQ_STR(profile_string(&c.prof, c.prof.functions[n->function].name), "native_function_59");
+    while (n->parent != PROF_NO_PARENT)
+        n = &c.prof.nodes[n->parent];
+    CHECK_EQ_STR(profile_string(&c.prof, c.prof.functions[n->function].name), "native_function_19");
+    capture_data_free(&c);
+    /* a damaged deflate stream is an error, not a crash */
+    b.data[60] ^= 0x55;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+TEST(nodes_must_refer_back)
+{
+    buf b;
+    begin(&b);
+    /* a NODES record whose one node names a parent 5 nodes before the first */
+    const char rec[] = {CAPTURE_REC_NODES, 4, 1, 8, 0, 2};
+    buf_append(&b, rec, sizeof rec);
+    capture_data c;
+    prof_error err;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    CHECK(strstr(err.message, "undefined stack") != NULL);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+TEST(other_versions_are_refused_in_one_line)
+{
+    buf b;
+    begin(&b);
+    capture_data c;
+    prof_error err;
+    b.data[CAPTURE_MAGIC_LEN] = 1;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    CHECK(strstr(err.message, "version 1 is from an older pyrometer") != NULL);
+    CHECK(strchr(err.message, '\n') == NULL);
+    capture_data_free(&c);
+    b.data[CAPTURE_MAGIC_LEN] = CAPTURE_VERSION + 1;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    CHECK(strstr(err.message, "newer pyrometer") != NULL);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
 int main(void)
 {
     RUN(round_trip_and_views);
@@ -248,5 +343,8 @@ int main(void)
     RUN(truncated_and_garbage_fail);
     RUN(aggregate_round_trip);
     RUN(compressed_events_round_trip);
+    RUN(compressed_tables_round_trip);
+    RUN(nodes_must_refer_back);
+    RUN(other_versions_are_refused_in_one_line);
     return CHECK_SUMMARY();
 }

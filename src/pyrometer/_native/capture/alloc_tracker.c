@@ -56,6 +56,7 @@ static __thread int t_exiting __attribute__((tls_model("initial-exec")));
 /* The writer's private state: only the writer thread touches it while it runs. */
 typedef struct writer_state {
     buf out;
+    capture_tables_enc tables;
     capture_events_enc enc;
     uint32_t emitted_functions, emitted_nodes, thread_count;
     /* string intern table */
@@ -216,7 +217,7 @@ static uint32_t writer_string(writer_state *w, const char *s)
     w->strings[w->string_count] = copy;
     w->string_lengths[w->string_count] = len;
     w->string_count++;
-    capture_write_string(&w->out, s, len);
+    capture_tables_string(&w->tables, &w->out, s, len);
     return w->string_count;   /* file ids start at 1; 0 is "" */
 }
 
@@ -239,11 +240,11 @@ static void writer_functions_and_nodes(writer_state *w)
             name = writer_string(w, f->name);
             file = writer_string(w, f->file);
         }
-        capture_write_function(&w->out, name, file, f->first_line, f->kind);
+        capture_tables_function(&w->tables, &w->out, name, file, f->first_line, f->kind);
     }
     for (; w->emitted_nodes < nn; w->emitted_nodes++) {
         const alloc_node_info *n = alloc_stack_node(w->emitted_nodes);
-        capture_write_node(&w->out, n->parent, n->function, n->line);
+        capture_tables_node(&w->tables, &w->out, n->parent, n->function, n->line);
     }
 }
 
@@ -322,9 +323,10 @@ static void writer_flush(writer_state *w)
                 continue;   /* nothing to write yet */
             t->generation = tr.generation;
             t->file_index = w->thread_count++;
-            capture_write_thread(&w->out, t->os_tid, 0);
+            capture_tables_thread(&w->tables, &w->out, t->os_tid, 0);
         }
     }
+    capture_tables_end(&w->tables, &w->out);
     /* k-way merge; thread counts are small, so a linear scan per event. */
     uint64_t written = 0;
     for (;;) {
@@ -411,6 +413,8 @@ static void writer_state_reset(writer_state *w)
     writer_state_pid = getpid();
     memset(w, 0, sizeof *w);
     buf_init(&w->out);
+    capture_tables_init(&w->tables);
+    w->tables.compress = 1;
     capture_events_init(&w->enc);
     w->enc.compress = 1;
     hashidx_init(&w->string_index);
@@ -419,6 +423,7 @@ static void writer_state_reset(writer_state *w)
 static void writer_state_free(writer_state *w)
 {
     buf_free(&w->out);
+    capture_tables_free(&w->tables);
     capture_events_free(&w->enc);
     for (uint32_t i = 0; i < w->string_count; i++)
         free(w->strings[i]);

@@ -12,8 +12,15 @@
  * was killed before the trailer: loads with a warning).
  *
  * Ids are implicit and dense: the n-th STRING record defines string n (0 is
- * the empty string, predefined), likewise for FUNCTION, NODE and THREAD.
- * A record may only refer to ids defined earlier in the file.
+ * the empty string, predefined), likewise for FUNCTION and THREAD; the n-th
+ * entry of all NODES records together defines node n. A record may only
+ * refer to ids defined earlier in the file.
+ *
+ * The stack tables (STRING, FUNCTION, NODES, THREAD) new since the last
+ * flush are usually written as one TABLES record: the same records, deflated.
+ * Native stacks make these tables most of a capture (a node per return
+ * address), and they repeat byte for byte: the same runs of C frames under
+ * many Python callers.
  *
  * Integers are unsigned LEB128 varints; signed values and deltas are
  * zigzag-encoded varints. */
@@ -22,7 +29,8 @@
 
 #define CAPTURE_MAGIC "PYROMALC"
 #define CAPTURE_MAGIC_LEN 8
-#define CAPTURE_VERSION 1
+/* 2: NODES records hold many nodes with relative parents; TABLES records. */
+#define CAPTURE_VERSION 2
 
 /* Record types. */
 enum {
@@ -35,10 +43,17 @@ enum {
     /* FUNCTION: varint name string, varint file string, zigzag first line,
      * byte kind (prof_frame_kind). */
     CAPTURE_REC_FUNCTION = 'F',
-    /* NODE: varint parent+1 (0 at the root), varint function, zigzag line. */
-    CAPTURE_REC_NODE = 'N',
+    /* NODES: varint count, then per node: varint parent distance (0 at the
+     * root, else this node's id minus its parent's: 1 when the parent is the
+     * node just before), zigzag function id minus the previous entry's
+     * function id (0 before the first entry), zigzag line. */
+    CAPTURE_REC_NODES = 'N',
     /* THREAD: varint OS thread id, varint name string (0 when unnamed). */
     CAPTURE_REC_THREAD = 'T',
+    /* TABLES: varint length of the uncompressed content, then a zlib stream
+     * of records (type byte, varint length, payload) of the types STRING,
+     * FUNCTION, NODES and THREAD only. */
+    CAPTURE_REC_TABLES = 'C',
     /* EVENTS: varint count, varint first sequence number, then events
      * (see below). */
     CAPTURE_REC_EVENTS = 'E',

@@ -260,6 +260,73 @@ static int add_thread(reader *r, uint64_t tid, uint32_t name, size_t off)
     return 0;
 }
 
+static int read_nodes(reader *r, cursor *p, size_t off)
+{
+    profile *prof = &r->c->prof;
+    uint64_t count;
+    if (get_varint(p, &count) || count > (p->end - p->pos) / 3)   /* 3 bytes at least per node */
+        return BAD(r, off, "bad stack record at byte %zu", off);
+    uint64_t prev_function = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t dist, dfunc, line;
+        if (get_varint(p, &dist) || get_varint(p, &dfunc) || get_varint(p, &line))
+            return BAD(r, off, "bad stack record at byte %zu", off);
+        uint64_t function = prev_function + (uint64_t)unzigzag(dfunc);
+        if (dist > r->node_count || function >= r->function_count)
+            return BAD(r, off, "stack record at byte %zu refers to an undefined stack or function", off);
+        prev_function = function;
+        uint32_t parent = dist == 0 ? PROF_NO_PARENT : r->nodes[r->node_count - dist];
+        if (parent != PROF_NO_PARENT && prof->nodes[parent].depth >= CAPTURE_MAX_DEPTH)
+            return BAD(r, off, "stack deeper than %d frames at byte %zu", CAPTURE_MAX_DEPTH, off);
+        uint32_t id = profile_intern_node(prof, parent, r->functions[function], (int32_t)unzigzag(line));
+        if (id == PROF_NONE || push_id(&r->nodes, &r->node_count, &r->node_cap, id) < 0)
+            return prof_error_nomem(r->err);
+    }
+    if (p->pos != p->end)
+        return BAD(r, off, "stack record at byte %zu has %zu stray bytes", off, p->end - p->pos);
+    return 0;
+}
+
+static int read_record(reader *r, int type, cursor *p, size_t off);
+
+/* A TABLES record: its deflated records are read as if they stood in the
+ * file here. Errors name the TABLES record's offset. */
+static int read_tables(reader *r, cursor *p, size_t off)
+{
+    uint64_t raw_len;
+    if (get_varint(p, &raw_len) || raw_len == 0 || raw_len > CAPTURE_MAX_RECORD)
+        return BAD(r, off, "bad compressed tables record at byte %zu", off);
+    uint8_t *raw = malloc(raw_len);
+    if (raw == NULL)
+        return prof_error_nomem(r->err);
+    uLongf got = (uLongf)raw_len;
+    int zrc = uncompress(raw, &got, p->data + p->pos, (uLong)(p->end - p->pos));
+    if (zrc != Z_OK || got != raw_len) {
+        free(raw);
+        return BAD(r, off, "corrupt compressed tables record at byte %zu", off);
+    }
+    cursor c = {raw, 0, raw_len};
+    int rc = 0;
+    while (rc == 0 && c.pos < c.end) {
+        int type = c.data[c.pos++];
+        uint64_t plen;
+        if (type != CAPTURE_REC_STRING && type != CAPTURE_REC_FUNCTION && type != CAPTURE_REC_NODES &&
+            type != CAPTURE_REC_THREAD) {
+            rc = BAD(r, off, "record type 0x%02x inside the tables record at byte %zu", type, off);
+            break;
+        }
+        if (get_varint(&c, &plen) || plen > c.end - c.pos) {
+            rc = BAD(r, off, "tables record at byte %zu holds a record cut short", off);
+            break;
+        }
+        cursor q = {raw, c.pos, c.pos + plen};
+        c.pos += plen;
+        rc = read_record(r, type, &q, off);
+    }
+    free(raw);
+    return rc;
+}
+
 static int read_record(reader *r, int type, cursor *p, size_t off)
 {
     capture_data *c = r->c;
@@ -287,25 +354,16 @@ static int read_record(reader *r, int type, cursor *p, size_t off)
             return prof_error_nomem(r->err);
         return 0;
     }
-    case CAPTURE_REC_NODE: {
-        if (get_varint(p, &a) || get_varint(p, &b) || get_varint(p, &d))
-            return BAD(r, off, "bad stack record at byte %zu", off);
-        if (a > r->node_count || b >= r->function_count)
-            return BAD(r, off, "stack record at byte %zu refers to an undefined stack or function", off);
-        uint32_t parent = a == 0 ? PROF_NO_PARENT : r->nodes[a - 1];
-        if (parent != PROF_NO_PARENT && prof->nodes[parent].depth >= CAPTURE_MAX_DEPTH)
-            return BAD(r, off, "stack deeper than %d frames at byte %zu", CAPTURE_MAX_DEPTH, off);
-        uint32_t id = profile_intern_node(prof, parent, r->functions[b], (int32_t)unzigzag(d));
-        if (id == PROF_NONE || push_id(&r->nodes, &r->node_count, &r->node_cap, id) < 0)
-            return prof_error_nomem(r->err);
-        return 0;
-    }
+    case CAPTURE_REC_NODES:
+        return read_nodes(r, p, off);
     case CAPTURE_REC_THREAD:
         if (get_varint(p, &a) || get_varint(p, &b) || b >= r->string_count)
             return BAD(r, off, "bad thread record at byte %zu", off);
         if (r->thread_count >= CAPTURE_MAX_IDS)
             return BAD(r, off, "too many threads at byte %zu", off);
         return add_thread(r, a, r->strings[b], off);
+    case CAPTURE_REC_TABLES:
+        return read_tables(r, p, off);
     case CAPTURE_REC_EVENTS:
         return read_events(r, p, off);
     case CAPTURE_REC_ZEVENTS: {
@@ -377,8 +435,13 @@ int capture_read_buffer(const uint8_t *data, size_t len, capture_data *out, prof
     if (len < CAPTURE_MAGIC_LEN + 1)
         return prof_error_set(err, (int64_t)len, "truncated capture: no version byte");
     int version = data[CAPTURE_MAGIC_LEN];
-    if (version != CAPTURE_VERSION)
-        return prof_error_set(err, CAPTURE_MAGIC_LEN, "unsupported capture version %d (this pyrometer reads %d)",
+    if (version < CAPTURE_VERSION)
+        return prof_error_set(err, CAPTURE_MAGIC_LEN,
+                              "capture format version %d is from an older pyrometer; this one reads version %d "
+                              "(record the program again)", version, CAPTURE_VERSION);
+    if (version > CAPTURE_VERSION)
+        return prof_error_set(err, CAPTURE_MAGIC_LEN,
+                              "capture format version %d is from a newer pyrometer; this one reads version %d",
                               version, CAPTURE_VERSION);
     out->prof.format_version = version;
     reader r = {out, err};

@@ -82,15 +82,6 @@ void capture_write_function(buf *b, uint32_t name, uint32_t file, int32_t first_
     });
 }
 
-void capture_write_node(buf *b, uint32_t parent, uint32_t function, int32_t line)
-{
-    SMALL_RECORD(CAPTURE_REC_NODE, {
-        buf_put_varint(&p_, parent == UINT32_MAX ? 0 : (uint64_t)parent + 1);
-        buf_put_varint(&p_, function);
-        buf_put_varint(&p_, zigzag(line));
-    });
-}
-
 void capture_write_thread(buf *b, uint64_t os_tid, uint32_t name)
 {
     SMALL_RECORD(CAPTURE_REC_THREAD, {
@@ -135,6 +126,124 @@ void capture_write_aggregate(buf *b, const capture_aggregate_row *rows, size_t n
         b->failed = 1;
     put_record(b, CAPTURE_REC_AGGREGATE, &p);
     buf_free(&p);
+}
+
+/* ---- stack tables ---- */
+
+/* Tables are written once per node, not per event: a slower, tighter level
+ * than the events' costs the writer little. */
+#ifndef CAPTURE_TABLES_ZLIB_LEVEL
+#define CAPTURE_TABLES_ZLIB_LEVEL 6
+#endif
+/* Pending tables are ended at this size, far below CAPTURE_MAX_RECORD. */
+#define TABLES_SPLIT (8u << 20)
+#define TABLES_COMPRESS_MIN 256
+
+void capture_tables_init(capture_tables_enc *t)
+{
+    memset(t, 0, sizeof *t);
+    buf_init(&t->raw);
+    buf_init(&t->nodes);
+    buf_init(&t->packed);
+}
+
+void capture_tables_free(capture_tables_enc *t)
+{
+    buf_free(&t->raw);
+    buf_free(&t->nodes);
+    buf_free(&t->packed);
+}
+
+/* Closes the open NODES record into raw. */
+static void close_nodes(capture_tables_enc *t)
+{
+    if (t->open_nodes == 0)
+        return;
+    uint8_t head[10];
+    buf h = {(char *)head, 0, sizeof head, 0};
+    buf_put_varint(&h, t->open_nodes);
+    buf_putc(&t->raw, (char)CAPTURE_REC_NODES);
+    buf_put_varint(&t->raw, h.len + t->nodes.len);
+    buf_append(&t->raw, h.data, h.len);
+    buf_append(&t->raw, t->nodes.data, t->nodes.len);
+    if (t->nodes.failed)
+        t->raw.failed = 1;
+    t->nodes.len = 0;
+    t->nodes.failed = 0;
+    t->open_nodes = 0;
+    t->prev_function = 0;
+}
+
+static void maybe_split(capture_tables_enc *t, buf *out)
+{
+    if (t->raw.len + t->nodes.len >= TABLES_SPLIT)
+        capture_tables_end(t, out);
+}
+
+void capture_tables_string(capture_tables_enc *t, buf *out, const char *s, size_t len)
+{
+    close_nodes(t);
+    capture_write_string(&t->raw, s, len);
+    maybe_split(t, out);
+}
+
+void capture_tables_function(capture_tables_enc *t, buf *out, uint32_t name, uint32_t file, int32_t first_line,
+                             int kind)
+{
+    close_nodes(t);
+    capture_write_function(&t->raw, name, file, first_line, kind);
+    maybe_split(t, out);
+}
+
+void capture_tables_thread(capture_tables_enc *t, buf *out, uint64_t os_tid, uint32_t name)
+{
+    close_nodes(t);
+    capture_write_thread(&t->raw, os_tid, name);
+    maybe_split(t, out);
+}
+
+void capture_tables_node(capture_tables_enc *t, buf *out, uint32_t parent, uint32_t function, int32_t line)
+{
+    /* A new stack is a chain of new nodes, each the child of the one
+     * before: distance 1. Native frames seen for the first time get
+     * consecutive function ids: delta 1. */
+    buf_put_varint(&t->nodes, parent == UINT32_MAX ? 0 : (uint64_t)(t->next_node - parent));
+    buf_put_varint(&t->nodes, zigzag((int64_t)function - (int64_t)t->prev_function));
+    buf_put_varint(&t->nodes, zigzag(line));
+    t->prev_function = function;
+    t->open_nodes++;
+    t->next_node++;
+    maybe_split(t, out);
+}
+
+void capture_tables_end(capture_tables_enc *t, buf *out)
+{
+    close_nodes(t);
+    if (t->raw.len == 0)
+        return;
+    int done = 0;
+    size_t raw_len = t->raw.len;
+    if (t->compress && raw_len >= TABLES_COMPRESS_MIN && !t->raw.failed &&
+        buf_reserve(&t->packed, compressBound(raw_len)) == 0) {
+        uLongf zlen = (uLongf)compressBound(raw_len);
+        if (compress2((Bytef *)t->packed.data, &zlen, (const Bytef *)t->raw.data, raw_len,
+                      CAPTURE_TABLES_ZLIB_LEVEL) == Z_OK && zlen + 16 < raw_len) {
+            uint8_t lenbuf[10];
+            buf l = {(char *)lenbuf, 0, sizeof lenbuf, 0};
+            buf_put_varint(&l, raw_len);
+            buf_putc(out, (char)CAPTURE_REC_TABLES);
+            buf_put_varint(out, l.len + zlen);
+            buf_append(out, l.data, l.len);
+            buf_append(out, t->packed.data, zlen);
+            done = 1;
+        }
+    }
+    if (!done)
+        buf_append(out, t->raw.data, t->raw.len);
+    if (t->raw.failed)
+        out->failed = 1;
+    t->raw.len = 0;
+    t->raw.failed = 0;
 }
 
 void capture_events_init(capture_events_enc *e)

@@ -16,8 +16,6 @@ void capture_write_begin(buf *b, uint64_t start_time_us, uint64_t pid, uint64_t 
                          const char *const *keys, const char *const *values, size_t pairs);
 void capture_write_string(buf *b, const char *s, size_t len);
 void capture_write_function(buf *b, uint32_t name, uint32_t file, int32_t first_line, int kind);
-/* parent is a node id or UINT32_MAX at the root. */
-void capture_write_node(buf *b, uint32_t parent, uint32_t function, int32_t line);
 void capture_write_thread(buf *b, uint64_t os_tid, uint32_t name);
 void capture_write_rss(buf *b, uint64_t time_us, uint64_t seq, uint64_t rss_bytes);
 void capture_write_trailer(buf *b, uint64_t end_time_us, uint64_t events, uint64_t dropped);
@@ -29,6 +27,34 @@ typedef struct capture_aggregate_row {
     uint64_t peak_bytes, peak_count, exit_bytes, exit_count, total_bytes, total_count;
 } capture_aggregate_row;
 void capture_write_aggregate(buf *b, const capture_aggregate_row *rows, size_t n);
+
+/* The stack tables under construction: strings, functions, nodes and
+ * threads defined since the last capture_tables_end, kept back so that they
+ * go out as one TABLES record (one NODES record inside for each run of
+ * nodes). Node ids count on across ends: use one encoder per file. Each add
+ * may end the tables into out itself when they grow large (so no record
+ * passes the reader's size limit); what was added always lands in out before
+ * anything the caller appends after the next capture_tables_end. */
+typedef struct capture_tables_enc {
+    int compress;            /* 1: deflate the tables (set after init) */
+    buf raw;                 /* finished records, in file order */
+    buf nodes;               /* entries of the open NODES record */
+    uint64_t open_nodes;     /* how many */
+    uint32_t next_node;      /* id of the next node added */
+    uint32_t prev_function;  /* function of the open record's last entry */
+    buf packed;              /* deflate output */
+} capture_tables_enc;
+
+void capture_tables_init(capture_tables_enc *t);
+void capture_tables_free(capture_tables_enc *t);
+void capture_tables_string(capture_tables_enc *t, buf *out, const char *s, size_t len);
+void capture_tables_function(capture_tables_enc *t, buf *out, uint32_t name, uint32_t file, int32_t first_line,
+                             int kind);
+/* Defines node t->next_node. parent is an earlier node id, or UINT32_MAX at the root. */
+void capture_tables_node(capture_tables_enc *t, buf *out, uint32_t parent, uint32_t function, int32_t line);
+void capture_tables_thread(capture_tables_enc *t, buf *out, uint64_t os_tid, uint32_t name);
+/* Appends the pending tables to out (nothing when there are none). */
+void capture_tables_end(capture_tables_enc *t, buf *out);
 
 /* An EVENTS record under construction: add events in sequence order, then
  * end it into the output buffer. */
