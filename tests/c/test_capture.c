@@ -245,6 +245,68 @@ TEST(compressed_events_round_trip)
     buf_free(&b);
 }
 
+/* Every head code of the event columns: a second thread, sequence jumps,
+ * near (1..13) and far (14..32) references back, unaligned addresses,
+ * allocations without a stack, munmap sizes. */
+TEST(event_columns_round_trip)
+{
+    buf b;
+    begin(&b);
+    capture_tables_enc t;
+    capture_tables_init(&t);
+    capture_tables_thread(&t, &b, 778, 0);   /* thread 1 */
+    t.next_node = 3;                          /* begin() defined nodes 0-2 */
+    capture_tables_end(&t, &b);
+    capture_tables_free(&t);
+    enum { N = 400 };
+    static uint64_t addr[N], seq[N];
+    static uint32_t node[N], thread[N];
+    static int kind[N];
+    uint64_t s = 1;
+    for (int i = 0; i < N; i++) {
+        kind[i] = i % 5 == 4 ? CAPTURE_FREE : (i % 7 == 6 ? CAPTURE_MUNMAP : CAPTURE_MALLOC);
+        /* frees and unmaps refer back 1..40 events (beyond 32: a new address again) */
+        addr[i] = kind[i] == CAPTURE_MALLOC ? 0x10000 + (uint64_t)i * 48 + (i % 3 == 0 ? 8 : 0)
+                                            : addr[i - 1 - (i * 7) % 40];
+        node[i] = i % 11 == 0 ? UINT32_MAX : (uint32_t)(i % 3);
+        thread[i] = (uint32_t)(i / 50) % 2;
+        s += i % 13 == 0 ? 5 : 1;
+        seq[i] = s;
+    }
+    for (int compress = 0; compress < 2; compress++) {
+        buf out;
+        buf_init(&out);
+        buf_append(&out, b.data, b.len);
+        capture_events_enc e;
+        capture_events_init(&e);
+        e.compress = compress;
+        for (int i = 0; i < N; i++)
+            capture_events_add(&e, kind[i], thread[i], seq[i], addr[i], 4096 + (uint64_t)i, node[i]);
+        capture_events_end(&e, &out);
+        capture_events_free(&e);
+        capture_data c;
+        CHECK(load(&out, &c) == 0);
+        CHECK_EQ_INT(c.event_count, N);
+        for (size_t i = 0; i < c.event_count && i < N; i++) {
+            const capture_event *ev = &c.events[i];
+            CHECK_EQ_INT(ev->seq, seq[i]);
+            CHECK_EQ_INT(ev->addr, addr[i]);
+            CHECK_EQ_INT(ev->kind, kind[i]);
+            CHECK_EQ_INT(ev->thread, thread[i]);
+            CHECK_EQ_INT(ev->size, kind[i] == CAPTURE_FREE ? 0 : 4096 + (uint64_t)i);
+            if (kind[i] == CAPTURE_MALLOC && node[i] == UINT32_MAX)
+                CHECK_EQ_INT(ev->node, PROF_NONE);
+        }
+        /* the nodes map to the lines begin() gave them */
+        for (size_t i = 0; i < c.event_count && i < N; i++)
+            if (kind[i] == CAPTURE_MALLOC && node[i] != UINT32_MAX)
+                CHECK_EQ_INT(c.prof.nodes[c.events[i].node].line, node[i] == 0 ? 1 : 9 + (int)node[i]);
+        capture_data_free(&c);
+        buf_free(&out);
+    }
+    buf_free(&b);
+}
+
 /* Deep native-like stacks: chains of nodes whose functions repeat under
  * different roots, written in two flushes as compressed TABLES records. */
 TEST(compressed_tables_round_trip)
@@ -343,6 +405,7 @@ int main(void)
     RUN(truncated_and_garbage_fail);
     RUN(aggregate_round_trip);
     RUN(compressed_events_round_trip);
+    RUN(event_columns_round_trip);
     RUN(compressed_tables_round_trip);
     RUN(nodes_must_refer_back);
     RUN(other_versions_are_refused_in_one_line);

@@ -351,7 +351,7 @@ static void writer_flush(writer_state *w)
         capture_events_add(&w->enc, (int)e->kind, t->file_index, e->seq, e->addr, e->size, e->node);
         atomic_store_explicit(&t->tail, tail + 1, memory_order_release);
         written++;
-        if (w->enc.payload.len > (4u << 20))
+        if (capture_events_pending(&w->enc) > (4u << 20))
             capture_events_end(&w->enc, &w->out);
     }
     capture_events_end(&w->enc, &w->out);

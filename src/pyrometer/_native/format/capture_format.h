@@ -29,7 +29,8 @@
 
 #define CAPTURE_MAGIC "PYROMALC"
 #define CAPTURE_MAGIC_LEN 8
-/* 2: NODES records hold many nodes with relative parents; TABLES records. */
+/* 2: NODES records hold many nodes with relative parents; TABLES records;
+ * events stored by column. */
 #define CAPTURE_VERSION 2
 
 /* Record types. */
@@ -54,8 +55,8 @@ enum {
      * of records (type byte, varint length, payload) of the types STRING,
      * FUNCTION, NODES and THREAD only. */
     CAPTURE_REC_TABLES = 'C',
-    /* EVENTS: varint count, varint first sequence number, then events
-     * (see below). */
+    /* EVENTS: varint count, varint first sequence number, then the events
+     * by column (see below). */
     CAPTURE_REC_EVENTS = 'E',
     /* ZEVENTS: an EVENTS payload compressed with zlib: varint length of the
      * uncompressed payload, then the deflate stream. */
@@ -73,26 +74,41 @@ enum {
     CAPTURE_REC_TRAILER = 'X',
 };
 
-/* One event in an EVENTS record:
- *   byte    kind | CAPTURE_EV_NEW_THREAD | CAPTURE_EV_SEQ_JUMP
- *   [varint thread index]                 when CAPTURE_EV_NEW_THREAD
- *   [zigzag seq - (previous seq + 1)]     when CAPTURE_EV_SEQ_JUMP; else seq = previous + 1
- *                                         (previous = first sequence number - 1 at the start)
- *   varint  ref: 0, or k in 1..CAPTURE_RECENT when the address is the one of
- *           the k-th previous event of this record (frees of fresh blocks and
- *           allocations of just-freed addresses are most events)
- *   [zigzag (address >> 4) - (previous address >> 4)]  when ref is 0
- *                                         (previous = 0 at the start)
- *   [byte   address & 15]                 when ref is 0 and CAPTURE_EV_UNALIGNED
- *                                         (allocators return 16-byte aligned blocks)
- *   varint  size                          allocations and munmap only
- *   varint  node+1                        allocations only (0: no Python stack)
+/* The events of an EVENTS record are stored by column: four sections, each
+ * read in event order, so that like values sit together (deflate finds far
+ * more repeats in a run of node deltas than in interleaved events):
+ *   varint  length of the heads section, then the heads
+ *   varint  length of the addresses section, then the addresses
+ *   varint  length of the sizes section, then the sizes
+ *   the nodes section: the rest of the payload
+ * Per event:
+ *   heads:     [prefix] byte kind | code << 4, [varint ref - 14 when code is 15]
+ *              A prefix is a byte 0 | flags << 4 (kind 0 is no event) with
+ *              CAPTURE_EV_NEW_THREAD: varint thread index follows;
+ *              CAPTURE_EV_SEQ_JUMP: zigzag seq - (previous seq + 1) follows;
+ *              else seq = previous + 1 (previous = first sequence number - 1
+ *              at the start) and the thread is the previous event's.
+ *              code: CAPTURE_EV_NEW_ADDR, CAPTURE_EV_NEW_UNALIGNED (the
+ *              address is in the addresses section), or ref k in 1..13 / 15:
+ *              the address is the one of the k-th previous event of this
+ *              record (k <= CAPTURE_RECENT; frees of fresh blocks and
+ *              allocations of just-freed addresses are most events).
+ *   addresses: new addresses only: zigzag (address >> 4) - (previous address >> 4)
+ *              (previous = the previous event's, 0 at the start), then
+ *              byte address & 15 when CAPTURE_EV_NEW_UNALIGNED (allocators
+ *              return 16-byte aligned blocks)
+ *   sizes:     varint size: allocations and munmap only
+ *   nodes:     zigzag (node+1) - (previous allocation's node+1): allocations
+ *              only (node+1 is 0 for no Python stack; previous is 0 at the start)
  * Sequence numbers order events of all threads globally (the reader sorts
  * by them); within one EVENTS record they are nearly always consecutive. */
-#define CAPTURE_EV_NEW_THREAD 0x80
-#define CAPTURE_EV_SEQ_JUMP 0x40
-#define CAPTURE_EV_UNALIGNED 0x20
-#define CAPTURE_EV_KIND_MASK 0x1f
+#define CAPTURE_EV_NEW_THREAD 1
+#define CAPTURE_EV_SEQ_JUMP 2
+#define CAPTURE_EV_NEW_ADDR 0
+#define CAPTURE_EV_NEW_UNALIGNED 14
+#define CAPTURE_EV_REF_DIRECT 13     /* refs 1..13 are their own code */
+#define CAPTURE_EV_REF_FAR 15        /* refs 14..CAPTURE_RECENT: code 15 + varint */
+#define CAPTURE_EV_KIND_MASK 0x0f
 #define CAPTURE_RECENT 32
 
 /* Allocator kinds. Frees carry no size; munmap carries its length. */

@@ -138,59 +138,94 @@ static int map_node(reader *r, uint64_t raw, uint32_t *out)
     return 0;
 }
 
+/* Splits the next section (varint length, bytes) off p into *sec. */
+static int take_section(cursor *p, cursor *sec)
+{
+    uint64_t len;
+    if (get_varint(p, &len) || len > p->end - p->pos)
+        return -1;
+    *sec = (cursor){p->data, p->pos, p->pos + len};
+    p->pos += len;
+    return 0;
+}
+
 static int read_events(reader *r, cursor *p, size_t off)
 {
     capture_data *c = r->c;
     uint64_t count, seq;
-    if (get_varint(p, &count) || get_varint(p, &seq))
+    cursor heads, addrs, sizes, nodes;
+    if (get_varint(p, &count) || get_varint(p, &seq) || take_section(p, &heads) || take_section(p, &addrs) ||
+        take_section(p, &sizes))
         return BAD(r, off, "bad events record at byte %zu", off);
-    if (count > p->end - p->pos)   /* every event takes at least one byte */
+    nodes = *p;
+    if (count > heads.end - heads.pos)   /* every event has a head byte */
         return BAD(r, off, "events record at byte %zu claims %llu events", off, (unsigned long long)count);
-    uint64_t prev_seq = seq - 1, prev_addr = 0;
+    uint64_t prev_seq = seq - 1, prev_addr = 0, prev_node = 0;
     uint64_t recent[CAPTURE_RECENT];
     uint32_t recent_pos = 0;
     uint32_t thread = PROF_NONE;
     for (uint64_t i = 0; i < count; i++) {
-        size_t ev_off = p->pos;
-        if (p->pos >= p->end)
-            return BAD(r, ev_off, "events record cut short at byte %zu", ev_off);
-        uint8_t kb = p->data[p->pos++];
-        int kind = kb & CAPTURE_EV_KIND_MASK;
-        int jump = (kb & CAPTURE_EV_SEQ_JUMP) != 0;
-        int unaligned = (kb & CAPTURE_EV_UNALIGNED) != 0;
-        if (!capture_kind_valid(kind))
-            return BAD(r, ev_off, "bad event kind %d at byte %zu", kind, ev_off);
-        if (kb & CAPTURE_EV_NEW_THREAD) {
-            uint64_t t;
-            if (get_varint(p, &t) || t >= r->thread_count)
-                return BAD(r, ev_off, "event at byte %zu names an undefined thread", ev_off);
-            thread = (uint32_t)t;
+        size_t ev_off = heads.pos;
+        if (heads.pos >= heads.end)
+            return BAD(r, off, "events record at byte %zu is cut short", off);
+        uint8_t kb = heads.data[heads.pos++];
+        uint64_t dseq = 0;
+        if ((kb & CAPTURE_EV_KIND_MASK) == 0) {
+            /* a prefix: new thread and/or a jump in sequence numbers */
+            int flags = kb >> 4;
+            if (flags == 0 || (flags & ~(CAPTURE_EV_NEW_THREAD | CAPTURE_EV_SEQ_JUMP)))
+                return BAD(r, off, "bad event prefix in the events record at byte %zu", off);
+            if (flags & CAPTURE_EV_NEW_THREAD) {
+                uint64_t t;
+                if (get_varint(&heads, &t) || t >= r->thread_count)
+                    return BAD(r, off, "event in the record at byte %zu names an undefined thread", off);
+                thread = (uint32_t)t;
+            }
+            if ((flags & CAPTURE_EV_SEQ_JUMP) && get_varint(&heads, &dseq))
+                return BAD(r, off, "bad event in the record at byte %zu", off);
+            if (heads.pos >= heads.end)
+                return BAD(r, off, "events record at byte %zu is cut short", off);
+            kb = heads.data[heads.pos++];
         }
+        int kind = kb & CAPTURE_EV_KIND_MASK;
+        int code = kb >> 4;
+        if (!capture_kind_valid(kind))
+            return BAD(r, off, "bad event kind %d in the record at byte %zu (offset %zu)", kind, off, ev_off);
         if (thread == PROF_NONE)
-            return BAD(r, ev_off, "event at byte %zu has no thread", ev_off);
-        uint64_t dseq = 0, daddr, size = 0, node = 0;
-        uint64_t low = 0, ref, addr;
-        if ((jump && get_varint(p, &dseq)) || get_varint(p, &ref))
-            return BAD(r, ev_off, "bad event at byte %zu", ev_off);
-        if (ref > CAPTURE_RECENT || ref > recent_pos)
-            return BAD(r, ev_off, "event at byte %zu refers back past its record", ev_off);
-        if (ref) {
-            addr = recent[(recent_pos - ref) % CAPTURE_RECENT];
-        } else {
-            if (get_varint(p, &daddr))
-                return BAD(r, ev_off, "bad event at byte %zu", ev_off);
-            if (unaligned) {
-                if (p->pos >= p->end || p->data[p->pos] > 15)
-                    return BAD(r, ev_off, "bad event at byte %zu", ev_off);
-                low = p->data[p->pos++];
+            return BAD(r, off, "event in the record at byte %zu has no thread", off);
+        uint64_t addr, size = 0, node = 0;
+        if (code == CAPTURE_EV_NEW_ADDR || code == CAPTURE_EV_NEW_UNALIGNED) {
+            uint64_t daddr, low = 0;
+            if (get_varint(&addrs, &daddr))
+                return BAD(r, off, "bad event address in the record at byte %zu", off);
+            if (code == CAPTURE_EV_NEW_UNALIGNED) {
+                if (addrs.pos >= addrs.end || addrs.data[addrs.pos] > 15)
+                    return BAD(r, off, "bad event address in the record at byte %zu", off);
+                low = addrs.data[addrs.pos++];
             }
             addr = (((prev_addr >> 4) + (uint64_t)unzigzag(daddr)) << 4) | low;
+        } else {
+            uint64_t ref = (uint64_t)code;
+            if (code == CAPTURE_EV_REF_FAR) {
+                uint64_t more;
+                if (get_varint(&heads, &more) || more > CAPTURE_RECENT)
+                    return BAD(r, off, "bad event in the record at byte %zu", off);
+                ref = CAPTURE_EV_REF_DIRECT + 1 + more;
+            }
+            if (ref > CAPTURE_RECENT || ref > recent_pos)
+                return BAD(r, off, "event in the record at byte %zu refers back past its record", off);
+            addr = recent[(recent_pos - ref) % CAPTURE_RECENT];
         }
         recent[recent_pos++ % CAPTURE_RECENT] = addr;
-        if ((capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP) && get_varint(p, &size))
-            return BAD(r, ev_off, "bad event at byte %zu", ev_off);
-        if (capture_kind_is_alloc(kind) && get_varint(p, &node))
-            return BAD(r, ev_off, "bad event at byte %zu", ev_off);
+        if ((capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP) && get_varint(&sizes, &size))
+            return BAD(r, off, "bad event size in the record at byte %zu", off);
+        if (capture_kind_is_alloc(kind)) {
+            uint64_t dnode;
+            if (get_varint(&nodes, &dnode))
+                return BAD(r, off, "bad event stack in the record at byte %zu", off);
+            node = prev_node + (uint64_t)unzigzag(dnode);
+            prev_node = node;
+        }
         capture_event ev;
         ev.seq = prev_seq + 1 + (uint64_t)unzigzag(dseq);
         ev.addr = addr;
@@ -198,15 +233,15 @@ static int read_events(reader *r, cursor *p, size_t off)
         ev.thread = thread;
         ev.kind = (uint8_t)kind;
         if (map_node(r, node, &ev.node) < 0)
-            return BAD(r, ev_off, "event at byte %zu names an undefined stack", ev_off);
+            return BAD(r, off, "event in the record at byte %zu names an undefined stack", off);
         prev_seq = ev.seq;
         prev_addr = ev.addr;
         if (grow((void **)&c->events, sizeof *c->events, c->event_count, &c->event_cap) < 0)
             return prof_error_nomem(r->err);
         c->events[c->event_count++] = ev;
     }
-    if (p->pos != p->end)
-        return BAD(r, off, "events record at byte %zu has %zu stray bytes", off, p->end - p->pos);
+    if (heads.pos != heads.end || addrs.pos != addrs.end || sizes.pos != sizes.end || nodes.pos != nodes.end)
+        return BAD(r, off, "events record at byte %zu has stray bytes", off);
     return 0;
 }
 

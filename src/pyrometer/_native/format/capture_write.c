@@ -249,13 +249,20 @@ void capture_tables_end(capture_tables_enc *t, buf *out)
 void capture_events_init(capture_events_enc *e)
 {
     memset(e, 0, sizeof *e);
-    buf_init(&e->payload);
+    buf_init(&e->heads);
+    buf_init(&e->addrs);
+    buf_init(&e->sizes);
+    buf_init(&e->nodes);
+    buf_init(&e->packed);
     e->thread = UINT32_MAX;
 }
 
 void capture_events_free(capture_events_enc *e)
 {
-    buf_free(&e->payload);
+    buf_free(&e->heads);
+    buf_free(&e->addrs);
+    buf_free(&e->sizes);
+    buf_free(&e->nodes);
     buf_free(&e->packed);
 }
 
@@ -270,14 +277,14 @@ static inline uint8_t *put_varint_raw(uint8_t *o, uint64_t v)
     return o;
 }
 
-/* The worst case of one event: 1 + 3 varints of 10 bytes + 1 + 2 varints. */
-#define MAX_EVENT_BYTES 64
+/* The worst case of one event per column: 2 bytes and 2 varints of 10 bytes. */
+#define MAX_COLUMN_BYTES 24
 
 void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64_t seq, uint64_t addr,
                         uint64_t size, uint32_t node)
 {
-    buf *p = &e->payload;
-    if (buf_reserve(p, MAX_EVENT_BYTES) < 0)
+    if (buf_reserve(&e->heads, MAX_COLUMN_BYTES) < 0 || buf_reserve(&e->addrs, MAX_COLUMN_BYTES) < 0 ||
+        buf_reserve(&e->sizes, MAX_COLUMN_BYTES) < 0 || buf_reserve(&e->nodes, MAX_COLUMN_BYTES) < 0)
         return;
     if (e->count == 0) {
         e->first_seq = seq;
@@ -294,31 +301,51 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
             break;
         }
     }
-    int unaligned = ref == 0 && (addr & 15) != 0;
-    uint8_t *o = (uint8_t *)p->data + p->len;
-    *o++ = (uint8_t)(kind | (new_thread ? CAPTURE_EV_NEW_THREAD : 0) | (jump ? CAPTURE_EV_SEQ_JUMP : 0) |
-                     (unaligned ? CAPTURE_EV_UNALIGNED : 0));
-    if (new_thread) {
-        o = put_varint_raw(o, thread);
-        e->thread = thread;
+    uint8_t *h = (uint8_t *)e->heads.data + e->heads.len;
+    if (new_thread || jump) {
+        *h++ = (uint8_t)(((new_thread ? CAPTURE_EV_NEW_THREAD : 0) | (jump ? CAPTURE_EV_SEQ_JUMP : 0)) << 4);
+        if (new_thread) {
+            h = put_varint_raw(h, thread);
+            e->thread = thread;
+        }
+        if (jump)
+            h = put_varint_raw(h, zigzag((int64_t)(seq - (e->prev_seq + 1))));
     }
-    if (jump)
-        o = put_varint_raw(o, zigzag((int64_t)(seq - (e->prev_seq + 1))));
-    o = put_varint_raw(o, ref);
+    int code;
+    if (ref == 0)
+        code = (addr & 15) ? CAPTURE_EV_NEW_UNALIGNED : CAPTURE_EV_NEW_ADDR;
+    else
+        code = ref <= CAPTURE_EV_REF_DIRECT ? (int)ref : CAPTURE_EV_REF_FAR;
+    *h++ = (uint8_t)(kind | code << 4);
+    if (code == CAPTURE_EV_REF_FAR)
+        h = put_varint_raw(h, ref - (CAPTURE_EV_REF_DIRECT + 1));
+    e->heads.len = (size_t)((char *)h - e->heads.data);
     if (ref == 0) {
-        o = put_varint_raw(o, zigzag((int64_t)((addr >> 4) - (e->prev_addr >> 4))));
-        if (unaligned)
-            *o++ = (uint8_t)(addr & 15);
+        uint8_t *a = (uint8_t *)e->addrs.data + e->addrs.len;
+        a = put_varint_raw(a, zigzag((int64_t)((addr >> 4) - (e->prev_addr >> 4))));
+        if (code == CAPTURE_EV_NEW_UNALIGNED)
+            *a++ = (uint8_t)(addr & 15);
+        e->addrs.len = (size_t)((char *)a - e->addrs.data);
     }
-    if (capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP)
-        o = put_varint_raw(o, size);
-    if (capture_kind_is_alloc(kind))
-        o = put_varint_raw(o, node == UINT32_MAX ? 0 : (uint64_t)node + 1);
-    p->len = (size_t)((char *)o - p->data);
+    if (capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP) {
+        uint8_t *z = (uint8_t *)e->sizes.data + e->sizes.len;
+        e->sizes.len = (size_t)((char *)put_varint_raw(z, size) - e->sizes.data);
+    }
+    if (capture_kind_is_alloc(kind)) {
+        uint64_t n = node == UINT32_MAX ? 0 : (uint64_t)node + 1;
+        uint8_t *o = (uint8_t *)e->nodes.data + e->nodes.len;
+        e->nodes.len = (size_t)((char *)put_varint_raw(o, zigzag((int64_t)(n - e->prev_node))) - e->nodes.data);
+        e->prev_node = n;
+    }
     e->recent[e->recent_pos++ % CAPTURE_RECENT] = addr;
     e->prev_seq = seq;
     e->prev_addr = addr;
     e->count++;
+}
+
+size_t capture_events_pending(const capture_events_enc *e)
+{
+    return e->heads.len + e->addrs.len + e->sizes.len + e->nodes.len;
 }
 
 /* Records below this size are not worth compressing. Level 1: level 6 made
@@ -332,17 +359,30 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
 void capture_events_end(capture_events_enc *e, buf *out)
 {
     if (e->count > 0) {
-        uint8_t head[24];
+        uint8_t head[64];
         buf h = {(char *)head, 0, sizeof head, 0};
         buf_put_varint(&h, e->count);
         buf_put_varint(&h, e->first_seq);
-        size_t raw_len = h.len + e->payload.len;
+        buf_put_varint(&h, e->heads.len);
+        /* the lengths of addresses and sizes go between the columns */
+        uint8_t lens[2][10];
+        buf l1 = {(char *)lens[0], 0, sizeof lens[0], 0}, l2 = {(char *)lens[1], 0, sizeof lens[1], 0};
+        buf_put_varint(&l1, e->addrs.len);
+        buf_put_varint(&l2, e->sizes.len);
+        const buf *parts[7] = {&h, &e->heads, &l1, &e->addrs, &l2, &e->sizes, &e->nodes};
+        size_t raw_len = 0;
+        for (int i = 0; i < 7; i++)
+            raw_len += parts[i]->len;
+        int failed = e->heads.failed || e->addrs.failed || e->sizes.failed || e->nodes.failed;
         int done = 0;
-        if (e->compress && raw_len >= COMPRESS_MIN && buf_reserve(&e->packed, raw_len + compressBound(raw_len) + 32) == 0) {
-            /* head + payload contiguous for deflate: build them in packed's tail. */
-            char *raw = e->packed.data + e->packed.cap - raw_len;
-            memcpy(raw, h.data, h.len);
-            memcpy(raw + h.len, e->payload.data, e->payload.len);
+        if (e->compress && !failed && raw_len >= COMPRESS_MIN &&
+            buf_reserve(&e->packed, raw_len + compressBound(raw_len) + 32) == 0) {
+            /* the parts contiguous for deflate: built in packed's tail. */
+            char *raw = e->packed.data + e->packed.cap - raw_len, *o = raw;
+            for (int i = 0; i < 7; i++) {
+                memcpy(o, parts[i]->data, parts[i]->len);
+                o += parts[i]->len;
+            }
             uLongf zlen = (uLongf)compressBound(raw_len);
             if (compress2((Bytef *)e->packed.data, &zlen, (const Bytef *)raw, raw_len, CAPTURE_ZLIB_LEVEL) == Z_OK && zlen < raw_len) {
                 uint8_t lenbuf[10];
@@ -358,16 +398,20 @@ void capture_events_end(capture_events_enc *e, buf *out)
         if (!done) {
             buf_putc(out, (char)CAPTURE_REC_EVENTS);
             buf_put_varint(out, raw_len);
-            buf_append(out, h.data, h.len);
-            buf_append(out, e->payload.data, e->payload.len);
+            for (int i = 0; i < 7; i++)
+                buf_append(out, parts[i]->data, parts[i]->len);
         }
-        if (e->payload.failed)
+        if (failed)
             out->failed = 1;
     }
-    e->payload.len = 0;
-    e->payload.failed = 0;
+    buf *cols[4] = {&e->heads, &e->addrs, &e->sizes, &e->nodes};
+    for (int i = 0; i < 4; i++) {
+        cols[i]->len = 0;
+        cols[i]->failed = 0;
+    }
     e->count = 0;
     e->prev_addr = 0;
+    e->prev_node = 0;
     e->recent_pos = 0;
     e->thread = UINT32_MAX;
 }

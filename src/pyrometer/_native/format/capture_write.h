@@ -60,9 +60,11 @@ void capture_tables_end(capture_tables_enc *t, buf *out);
  * end it into the output buffer. */
 typedef struct capture_events_enc {
     int compress;          /* 1: records of 512 bytes or more are written as ZEVENTS */
-    buf payload, packed;
+    buf heads, addrs, sizes, nodes;   /* the columns (capture_format.h) */
+    buf packed;
     uint64_t count;
     uint64_t first_seq, prev_seq, prev_addr;
+    uint64_t prev_node;    /* node+1 of the last allocation */
     uint64_t recent[CAPTURE_RECENT];   /* addresses of the last events of this record */
     uint32_t recent_pos;
     uint32_t thread;
@@ -75,6 +77,8 @@ void capture_events_free(capture_events_enc *e);
  * ignored for frees, node for munmap. */
 void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64_t seq, uint64_t addr,
                         uint64_t size, uint32_t node);
+/* Bytes of the record under construction (before compression). */
+size_t capture_events_pending(const capture_events_enc *e);
 /* Appends the EVENTS record (nothing when empty) and resets e. */
 void capture_events_end(capture_events_enc *e, buf *out);
 
