@@ -280,27 +280,36 @@ static inline uint8_t *put_varint_raw(uint8_t *o, uint64_t v)
 /* The worst case of one event per column: 2 bytes and 2 varints of 10 bytes. */
 #define MAX_COLUMN_BYTES 24
 
+/* Room for one more event in every column: the common case inline. */
+static inline int columns_reserve(capture_events_enc *e)
+{
+    buf *cols[4] = {&e->heads, &e->addrs, &e->sizes, &e->nodes};
+    for (int i = 0; i < 4; i++)
+        if (cols[i]->cap - cols[i]->len < MAX_COLUMN_BYTES && buf_reserve(cols[i], MAX_COLUMN_BYTES) < 0)
+            return -1;
+    return 0;
+}
+
 void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64_t seq, uint64_t addr,
                         uint64_t size, uint32_t node)
 {
-    if (buf_reserve(&e->heads, MAX_COLUMN_BYTES) < 0 || buf_reserve(&e->addrs, MAX_COLUMN_BYTES) < 0 ||
-        buf_reserve(&e->sizes, MAX_COLUMN_BYTES) < 0 || buf_reserve(&e->nodes, MAX_COLUMN_BYTES) < 0)
+    if (columns_reserve(e) < 0)
         return;
     if (e->count == 0) {
         e->first_seq = seq;
         e->prev_seq = seq - 1;
+        e->record_start = e->total;
     }
     int new_thread = thread != e->thread;
     int jump = seq != e->prev_seq + 1;
     /* The address of a recent event of this record, counting back from 1. */
     uint32_t ref = 0;
-    uint32_t known = e->recent_pos < CAPTURE_RECENT ? e->recent_pos : CAPTURE_RECENT;
-    for (uint32_t k = 1; k <= known; k++) {
-        if (e->recent[(e->recent_pos - k) % CAPTURE_RECENT] == addr) {
-            ref = k;
-            break;
-        }
-    }
+    uint32_t slot = (uint32_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 54) & (CAPTURE_SEEN_SLOTS - 1);
+    uint64_t seen_at = e->seen[slot].pos;   /* position + 1; 0: empty slot */
+    if (seen_at > e->record_start && e->seen[slot].addr == addr && e->total + 1 - seen_at <= CAPTURE_RECENT)
+        ref = (uint32_t)(e->total + 1 - seen_at);
+    e->seen[slot].addr = addr;
+    e->seen[slot].pos = e->total + 1;
     uint8_t *h = (uint8_t *)e->heads.data + e->heads.len;
     if (new_thread || jump) {
         *h++ = (uint8_t)(((new_thread ? CAPTURE_EV_NEW_THREAD : 0) | (jump ? CAPTURE_EV_SEQ_JUMP : 0)) << 4);
@@ -337,7 +346,7 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
         e->nodes.len = (size_t)((char *)put_varint_raw(o, zigzag((int64_t)(n - e->prev_node))) - e->nodes.data);
         e->prev_node = n;
     }
-    e->recent[e->recent_pos++ % CAPTURE_RECENT] = addr;
+    e->total++;
     e->prev_seq = seq;
     e->prev_addr = addr;
     e->count++;
@@ -412,6 +421,5 @@ void capture_events_end(capture_events_enc *e, buf *out)
     e->count = 0;
     e->prev_addr = 0;
     e->prev_node = 0;
-    e->recent_pos = 0;
     e->thread = UINT32_MAX;
 }

@@ -58,6 +58,7 @@ void capture_tables_end(capture_tables_enc *t, buf *out);
 
 /* An EVENTS record under construction: add events in sequence order, then
  * end it into the output buffer. */
+#define CAPTURE_SEEN_SLOTS 1024
 typedef struct capture_events_enc {
     int compress;          /* 1: records of 512 bytes or more are written as ZEVENTS */
     buf heads, addrs, sizes, nodes;   /* the columns (capture_format.h) */
@@ -65,8 +66,13 @@ typedef struct capture_events_enc {
     uint64_t count;
     uint64_t first_seq, prev_seq, prev_addr;
     uint64_t prev_node;    /* node+1 of the last allocation */
-    uint64_t recent[CAPTURE_RECENT];   /* addresses of the last events of this record */
-    uint32_t recent_pos;
+    /* Where each address was last seen, hashed: finds the reference back
+     * to a recent event in one probe (a collision only costs compactness). */
+    struct {
+        uint64_t addr, pos;   /* pos: the event's position + 1 (0: empty) */
+    } seen[CAPTURE_SEEN_SLOTS];
+    uint64_t total;        /* events added over the encoder's life: positions in seen */
+    uint64_t record_start; /* total at the first event of this record */
     uint32_t thread;
 } capture_events_enc;
 
