@@ -281,6 +281,38 @@ def test_killed_capture_loads_with_warning(tmp_path):
     assert len(peak.meta()) >= 4
 
 
+def test_killed_while_busy_reads_every_flushed_record(tmp_path):
+    """Compressed records continue one deflate stream: a capture killed in
+    the middle of a busy native run reads through all its records."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import json
+        from pyrometer import Tracker
+        t = Tracker("out.alloc", native=True).start()
+        n = 0
+        while True:
+            json.loads(json.dumps([{"k": i, "v": str(i)} for i in range(2000)]))
+            n += 1
+            if n == 20:
+                open("ready", "w").close()
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=cli_env())
+    try:
+        for _ in range(400):
+            if (tmp_path / "ready").exists():
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    report = _native.capture_report(str(tmp_path / "out.alloc"))
+    assert "no trailer" in report["warning"]
+    assert report["rss_points"] >= 10          # one per flush: many compressed records
+    assert report["total_count"] > 20 * 3
+
+
 def test_trace_python_allocators_sees_small_objects(tmp_path):
     code = """
         from pyrometer import Tracker

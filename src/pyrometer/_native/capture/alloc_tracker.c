@@ -56,6 +56,7 @@ static __thread int t_exiting __attribute__((tls_model("initial-exec")));
 /* The writer's private state: only the writer thread touches it while it runs. */
 typedef struct writer_state {
     buf out;
+    capture_deflate z;             /* the file's one deflate stream */
     capture_tables_enc tables;
     capture_events_enc enc;
     uint32_t emitted_functions, emitted_nodes, thread_count;
@@ -413,10 +414,11 @@ static void writer_state_reset(writer_state *w)
     writer_state_pid = getpid();
     memset(w, 0, sizeof *w);
     buf_init(&w->out);
+    capture_deflate_init(&w->z, CAPTURE_ZLIB_LEVEL);   /* on failure: plain records */
     capture_tables_init(&w->tables);
-    w->tables.compress = 1;
+    w->tables.z = &w->z;
     capture_events_init(&w->enc);
-    w->enc.compress = 1;
+    w->enc.z = &w->z;
     hashidx_init(&w->string_index);
 }
 
@@ -424,6 +426,7 @@ static void writer_state_free(writer_state *w)
 {
     buf_free(&w->out);
     capture_tables_free(&w->tables);
+    capture_deflate_free(&w->z);
     capture_events_free(&w->enc);
     for (uint32_t i = 0; i < w->string_count; i++)
         free(w->strings[i]);

@@ -22,6 +22,15 @@
  * address), and they repeat byte for byte: the same runs of C frames under
  * many Python callers.
  *
+ * The compressed records (TABLES, ZEVENTS) of a file are pieces of one raw
+ * deflate stream (RFC 1951), so that each record is compressed with what the
+ * ones before it held in the window: a capture flushes every 10 ms, and
+ * records compressed alone would each start from nothing. Every piece ends
+ * with a sync flush whose final 00 00 ff ff is left out (as in RFC 7692): a
+ * reader appends it back and inflates the pieces in file order. Each record
+ * is thus still complete on its own, and a capture cut between records reads
+ * up to the cut.
+ *
  * Integers are unsigned LEB128 varints; signed values and deltas are
  * zigzag-encoded varints. */
 #ifndef PYROMETER_CAPTURE_FORMAT_H
@@ -51,15 +60,15 @@ enum {
     CAPTURE_REC_NODES = 'N',
     /* THREAD: varint OS thread id, varint name string (0 when unnamed). */
     CAPTURE_REC_THREAD = 'T',
-    /* TABLES: varint length of the uncompressed content, then a zlib stream
-     * of records (type byte, varint length, payload) of the types STRING,
-     * FUNCTION, NODES and THREAD only. */
+    /* TABLES: varint length of the uncompressed content, then its part of
+     * the file's deflate stream (see below): records (type byte, varint
+     * length, payload) of the types STRING, FUNCTION, NODES and THREAD only. */
     CAPTURE_REC_TABLES = 'C',
     /* EVENTS: varint count, varint first sequence number, then the events
      * by column (see below). */
     CAPTURE_REC_EVENTS = 'E',
-    /* ZEVENTS: an EVENTS payload compressed with zlib: varint length of the
-     * uncompressed payload, then the deflate stream. */
+    /* ZEVENTS: an EVENTS payload compressed: varint length of the
+     * uncompressed payload, then its part of the file's deflate stream. */
     CAPTURE_REC_ZEVENTS = 'Z',
     /* RSS: varint time_us since start, varint sequence number of the next
      * event at that time, varint RSS in bytes. */

@@ -45,6 +45,8 @@ typedef struct reader {
     uint32_t *nodes;
     uint32_t node_count, node_cap;
     uint32_t thread_count;
+    z_stream z;            /* the file's deflate stream (capture_format.h) */
+    int z_ready;
 } reader;
 
 static int push_id(uint32_t **items, uint32_t *count, uint32_t *cap, uint32_t id)
@@ -295,6 +297,52 @@ static int add_thread(reader *r, uint64_t tid, uint32_t name, size_t off)
     return 0;
 }
 
+/* Inflates the next piece of the file's deflate stream (a TABLES or
+ * ZEVENTS payload after its type) into a new buffer of its stated length.
+ * 0, or -1 with the error set. */
+static int inflate_piece(reader *r, cursor *p, size_t off, const char *what, uint8_t **out, size_t *out_len)
+{
+    uint64_t raw_len;
+    if (get_varint(p, &raw_len) || raw_len == 0 || raw_len > CAPTURE_MAX_RECORD)
+        return BAD(r, off, "bad compressed %s record at byte %zu", what, off);
+    if (!r->z_ready) {
+        memset(&r->z, 0, sizeof r->z);
+        if (inflateInit2(&r->z, -15) != Z_OK)
+            return prof_error_nomem(r->err);
+        r->z_ready = 1;
+    }
+    uint8_t *raw = malloc(raw_len + 1);
+    if (raw == NULL)
+        return prof_error_nomem(r->err);
+    /* the writer leaves out the sync flush's final 00 00 ff ff */
+    static const uint8_t sync_tail[4] = {0, 0, 0xff, 0xff};
+    r->z.next_out = raw;
+    r->z.avail_out = (uInt)raw_len + 1;   /* one spare byte: more output than stated is an error */
+    int ok = 1;
+    for (int k = 0; k < 2 && ok; k++) {
+        r->z.next_in = (Bytef *)(k == 0 ? p->data + p->pos : sync_tail);
+        r->z.avail_in = (uInt)(k == 0 ? p->end - p->pos : sizeof sync_tail);
+        while (r->z.avail_in > 0) {
+            int zrc = inflate(&r->z, Z_SYNC_FLUSH);
+            if (zrc == Z_MEM_ERROR) {
+                free(raw);
+                return prof_error_nomem(r->err);
+            }
+            if (zrc != Z_OK) {   /* corrupt data, a final block, or more output than stated */
+                ok = 0;
+                break;
+            }
+        }
+    }
+    if (!ok || r->z.avail_out != 1) {
+        free(raw);
+        return BAD(r, off, "corrupt compressed %s record at byte %zu", what, off);
+    }
+    *out = raw;
+    *out_len = raw_len;
+    return 0;
+}
+
 static int read_nodes(reader *r, cursor *p, size_t off)
 {
     profile *prof = &r->c->prof;
@@ -328,18 +376,10 @@ static int read_record(reader *r, int type, cursor *p, size_t off);
  * file here. Errors name the TABLES record's offset. */
 static int read_tables(reader *r, cursor *p, size_t off)
 {
-    uint64_t raw_len;
-    if (get_varint(p, &raw_len) || raw_len == 0 || raw_len > CAPTURE_MAX_RECORD)
-        return BAD(r, off, "bad compressed tables record at byte %zu", off);
-    uint8_t *raw = malloc(raw_len);
-    if (raw == NULL)
-        return prof_error_nomem(r->err);
-    uLongf got = (uLongf)raw_len;
-    int zrc = uncompress(raw, &got, p->data + p->pos, (uLong)(p->end - p->pos));
-    if (zrc != Z_OK || got != raw_len) {
-        free(raw);
-        return BAD(r, off, "corrupt compressed tables record at byte %zu", off);
-    }
+    uint8_t *raw;
+    size_t raw_len;
+    if (inflate_piece(r, p, off, "tables", &raw, &raw_len) < 0)
+        return -1;
     cursor c = {raw, 0, raw_len};
     int rc = 0;
     while (rc == 0 && c.pos < c.end) {
@@ -402,18 +442,10 @@ static int read_record(reader *r, int type, cursor *p, size_t off)
     case CAPTURE_REC_EVENTS:
         return read_events(r, p, off);
     case CAPTURE_REC_ZEVENTS: {
-        uint64_t raw_len;
-        if (get_varint(p, &raw_len) || raw_len == 0 || raw_len > CAPTURE_MAX_RECORD)
-            return BAD(r, off, "bad compressed events record at byte %zu", off);
-        uint8_t *raw = malloc(raw_len);
-        if (raw == NULL)
-            return prof_error_nomem(r->err);
-        uLongf got = (uLongf)raw_len;
-        int zrc = uncompress(raw, &got, p->data + p->pos, (uLong)(p->end - p->pos));
-        if (zrc != Z_OK || got != raw_len) {
-            free(raw);
-            return BAD(r, off, "corrupt compressed events record at byte %zu", off);
-        }
+        uint8_t *raw;
+        size_t raw_len;
+        if (inflate_piece(r, p, off, "events", &raw, &raw_len) < 0)
+            return -1;
         cursor q = {raw, 0, raw_len};
         int rc = read_events(r, &q, off);
         free(raw);
@@ -528,6 +560,8 @@ int capture_read_buffer(const uint8_t *data, size_t len, capture_data *out, prof
     free(r.strings);
     free(r.functions);
     free(r.nodes);
+    if (r.z_ready)
+        inflateEnd(&r.z);
     return rc;
 }
 

@@ -128,30 +128,91 @@ void capture_write_aggregate(buf *b, const capture_aggregate_row *rows, size_t n
     buf_free(&p);
 }
 
+/* ---- the file's deflate stream ---- */
+
+int capture_deflate_init(capture_deflate *d, int level)
+{
+    memset(d, 0, sizeof *d);
+    buf_init(&d->packed);
+    /* raw deflate (negative window bits): no zlib header or checksum, the
+     * pieces are framed by records; memLevel 8 is zlib's default. */
+    if (deflateInit2(&d->z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    d->ready = 1;
+    return 0;
+}
+
+void capture_deflate_free(capture_deflate *d)
+{
+    if (d->ready)
+        deflateEnd(&d->z);
+    d->ready = 0;
+    buf_free(&d->packed);
+}
+
+/* Appends a `type` record holding varint raw length + the next piece of the
+ * stream for parts[0..n). 0, or -1 with nothing appended (the caller writes
+ * the plain record). A failed call also ends compression for the file: the
+ * stream's state may no longer match what a reader has seen. */
+static int deflate_record(capture_deflate *d, buf *out, int type, const buf *const *parts, int n)
+{
+    if (d == NULL || !d->ready)
+        return -1;
+    size_t raw_len = 0;
+    for (int i = 0; i < n; i++)
+        raw_len += parts[i]->len;
+    d->packed.len = 0;
+    for (int i = 0; i < n; i++) {
+        const buf *p = parts[i];
+        d->z.next_in = (Bytef *)p->data;
+        d->z.avail_in = (uInt)p->len;
+        int flush = i == n - 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+        do {
+            /* deflateBound-like headroom: a sync flush needs a few bytes even for no input */
+            if (buf_reserve(&d->packed, p->len / 2 + 64) < 0)
+                goto broken;
+            d->z.next_out = (Bytef *)d->packed.data + d->packed.len;
+            d->z.avail_out = (uInt)(d->packed.cap - d->packed.len);
+            size_t room = d->z.avail_out;
+            if (deflate(&d->z, flush) == Z_STREAM_ERROR)
+                goto broken;
+            d->packed.len += room - d->z.avail_out;
+        } while (d->z.avail_in > 0 || d->z.avail_out == 0);
+    }
+    /* the sync flush's empty stored block ends in 00 00 ff ff: left out */
+    if (d->packed.len < 4 || memcmp(d->packed.data + d->packed.len - 4, "\x00\x00\xff\xff", 4) != 0)
+        goto broken;
+    size_t zlen = d->packed.len - 4;
+    uint8_t lenbuf[10];
+    buf l = {(char *)lenbuf, 0, sizeof lenbuf, 0};
+    buf_put_varint(&l, raw_len);
+    buf_putc(out, (char)type);
+    buf_put_varint(out, l.len + zlen);
+    buf_append(out, l.data, l.len);
+    buf_append(out, d->packed.data, zlen);
+    return 0;
+broken:
+    deflateEnd(&d->z);
+    d->ready = 0;
+    return -1;
+}
+
 /* ---- stack tables ---- */
 
-/* Tables are written once per node, not per event: a slower, tighter level
- * than the events' costs the writer little. */
-#ifndef CAPTURE_TABLES_ZLIB_LEVEL
-#define CAPTURE_TABLES_ZLIB_LEVEL 6
-#endif
 /* Pending tables are ended at this size, far below CAPTURE_MAX_RECORD. */
 #define TABLES_SPLIT (8u << 20)
-#define TABLES_COMPRESS_MIN 256
 
 void capture_tables_init(capture_tables_enc *t)
 {
     memset(t, 0, sizeof *t);
     buf_init(&t->raw);
     buf_init(&t->nodes);
-    buf_init(&t->packed);
 }
 
 void capture_tables_free(capture_tables_enc *t)
 {
     buf_free(&t->raw);
     buf_free(&t->nodes);
-    buf_free(&t->packed);
 }
 
 /* Closes the open NODES record into raw. */
@@ -221,24 +282,8 @@ void capture_tables_end(capture_tables_enc *t, buf *out)
     close_nodes(t);
     if (t->raw.len == 0)
         return;
-    int done = 0;
-    size_t raw_len = t->raw.len;
-    if (t->compress && raw_len >= TABLES_COMPRESS_MIN && !t->raw.failed &&
-        buf_reserve(&t->packed, compressBound(raw_len)) == 0) {
-        uLongf zlen = (uLongf)compressBound(raw_len);
-        if (compress2((Bytef *)t->packed.data, &zlen, (const Bytef *)t->raw.data, raw_len,
-                      CAPTURE_TABLES_ZLIB_LEVEL) == Z_OK && zlen + 16 < raw_len) {
-            uint8_t lenbuf[10];
-            buf l = {(char *)lenbuf, 0, sizeof lenbuf, 0};
-            buf_put_varint(&l, raw_len);
-            buf_putc(out, (char)CAPTURE_REC_TABLES);
-            buf_put_varint(out, l.len + zlen);
-            buf_append(out, l.data, l.len);
-            buf_append(out, t->packed.data, zlen);
-            done = 1;
-        }
-    }
-    if (!done)
+    const buf *parts[1] = {&t->raw};
+    if (t->raw.failed || deflate_record(t->z, out, CAPTURE_REC_TABLES, parts, 1) < 0)
         buf_append(out, t->raw.data, t->raw.len);
     if (t->raw.failed)
         out->failed = 1;
@@ -253,7 +298,6 @@ void capture_events_init(capture_events_enc *e)
     buf_init(&e->addrs);
     buf_init(&e->sizes);
     buf_init(&e->nodes);
-    buf_init(&e->packed);
     e->thread = UINT32_MAX;
 }
 
@@ -263,7 +307,6 @@ void capture_events_free(capture_events_enc *e)
     buf_free(&e->addrs);
     buf_free(&e->sizes);
     buf_free(&e->nodes);
-    buf_free(&e->packed);
 }
 
 /* Unsigned LEB128 straight into memory reserved beforehand. */
@@ -357,18 +400,10 @@ size_t capture_events_pending(const capture_events_enc *e)
     return e->heads.len + e->addrs.len + e->sizes.len + e->nodes.len;
 }
 
-/* Records below this size are not worth compressing. Level 1: level 6 made
- * captures 16% smaller but the writer too slow to keep up with
- * --trace-python-allocators on two cores (producers waited on full rings). */
-#ifndef CAPTURE_ZLIB_LEVEL
-#define CAPTURE_ZLIB_LEVEL 1
-#endif
-#define COMPRESS_MIN 512
-
 void capture_events_end(capture_events_enc *e, buf *out)
 {
     if (e->count > 0) {
-        uint8_t head[64];
+        uint8_t head[32];
         buf h = {(char *)head, 0, sizeof head, 0};
         buf_put_varint(&h, e->count);
         buf_put_varint(&h, e->first_seq);
@@ -379,32 +414,11 @@ void capture_events_end(capture_events_enc *e, buf *out)
         buf_put_varint(&l1, e->addrs.len);
         buf_put_varint(&l2, e->sizes.len);
         const buf *parts[7] = {&h, &e->heads, &l1, &e->addrs, &l2, &e->sizes, &e->nodes};
-        size_t raw_len = 0;
-        for (int i = 0; i < 7; i++)
-            raw_len += parts[i]->len;
         int failed = e->heads.failed || e->addrs.failed || e->sizes.failed || e->nodes.failed;
-        int done = 0;
-        if (e->compress && !failed && raw_len >= COMPRESS_MIN &&
-            buf_reserve(&e->packed, raw_len + compressBound(raw_len) + 32) == 0) {
-            /* the parts contiguous for deflate: built in packed's tail. */
-            char *raw = e->packed.data + e->packed.cap - raw_len, *o = raw;
-            for (int i = 0; i < 7; i++) {
-                memcpy(o, parts[i]->data, parts[i]->len);
-                o += parts[i]->len;
-            }
-            uLongf zlen = (uLongf)compressBound(raw_len);
-            if (compress2((Bytef *)e->packed.data, &zlen, (const Bytef *)raw, raw_len, CAPTURE_ZLIB_LEVEL) == Z_OK && zlen < raw_len) {
-                uint8_t lenbuf[10];
-                buf l = {(char *)lenbuf, 0, sizeof lenbuf, 0};
-                buf_put_varint(&l, raw_len);
-                buf_putc(out, (char)CAPTURE_REC_ZEVENTS);
-                buf_put_varint(out, l.len + zlen);
-                buf_append(out, l.data, l.len);
-                buf_append(out, e->packed.data, zlen);
-                done = 1;
-            }
-        }
-        if (!done) {
+        if (failed || deflate_record(e->z, out, CAPTURE_REC_ZEVENTS, parts, 7) < 0) {
+            size_t raw_len = 0;
+            for (int i = 0; i < 7; i++)
+                raw_len += parts[i]->len;
             buf_putc(out, (char)CAPTURE_REC_EVENTS);
             buf_put_varint(out, raw_len);
             for (int i = 0; i < 7; i++)

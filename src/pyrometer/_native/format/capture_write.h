@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zlib.h>
+
 #include "common/buf.h"
 #include "format/capture_format.h"
 
@@ -28,6 +30,25 @@ typedef struct capture_aggregate_row {
 } capture_aggregate_row;
 void capture_write_aggregate(buf *b, const capture_aggregate_row *rows, size_t n);
 
+/* Level 1: level 6 made captures 16% smaller but the writer too slow to
+ * keep up with --trace-python-allocators on two cores (producers waited on
+ * full rings). */
+#ifndef CAPTURE_ZLIB_LEVEL
+#define CAPTURE_ZLIB_LEVEL 1
+#endif
+
+/* The file's deflate stream (capture_format.h): one per file, shared by the
+ * tables and the events encoders. */
+typedef struct capture_deflate {
+    z_stream z;
+    int ready;       /* 1 after a successful init; 0 again once a call failed */
+    buf packed;      /* output of the record being compressed */
+} capture_deflate;
+
+/* 0, or -1 (out of memory: records are then written uncompressed). */
+int capture_deflate_init(capture_deflate *d, int level);
+void capture_deflate_free(capture_deflate *d);
+
 /* The stack tables under construction: strings, functions, nodes and
  * threads defined since the last capture_tables_end, kept back so that they
  * go out as one TABLES record (one NODES record inside for each run of
@@ -36,13 +57,12 @@ void capture_write_aggregate(buf *b, const capture_aggregate_row *rows, size_t n
  * passes the reader's size limit); what was added always lands in out before
  * anything the caller appends after the next capture_tables_end. */
 typedef struct capture_tables_enc {
-    int compress;            /* 1: deflate the tables (set after init) */
+    capture_deflate *z;      /* NULL: plain records (set after init) */
     buf raw;                 /* finished records, in file order */
     buf nodes;               /* entries of the open NODES record */
     uint64_t open_nodes;     /* how many */
     uint32_t next_node;      /* id of the next node added */
     uint32_t prev_function;  /* function of the open record's last entry */
-    buf packed;              /* deflate output */
 } capture_tables_enc;
 
 void capture_tables_init(capture_tables_enc *t);
@@ -60,9 +80,8 @@ void capture_tables_end(capture_tables_enc *t, buf *out);
  * end it into the output buffer. */
 #define CAPTURE_SEEN_SLOTS 1024
 typedef struct capture_events_enc {
-    int compress;          /* 1: records of 512 bytes or more are written as ZEVENTS */
+    capture_deflate *z;    /* NULL: plain EVENTS records; else ZEVENTS (set after init) */
     buf heads, addrs, sizes, nodes;   /* the columns (capture_format.h) */
-    buf packed;
     uint64_t count;
     uint64_t first_seq, prev_seq, prev_addr;
     uint64_t prev_node;    /* node+1 of the last allocation */
@@ -76,7 +95,7 @@ typedef struct capture_events_enc {
     uint32_t thread;
 } capture_events_enc;
 
-/* Compression starts off; set e->compress = 1 after init to turn it on. */
+/* Compression starts off; point e->z at the file's stream after init to turn it on. */
 void capture_events_init(capture_events_enc *e);
 void capture_events_free(capture_events_enc *e);
 /* node is a node id or UINT32_MAX (no Python stack); size and node are
