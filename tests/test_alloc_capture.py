@@ -336,6 +336,26 @@ def test_trace_python_allocators_sees_small_objects(tmp_path):
             assert report["allocators"].get("mmap", (0, 0))[1] >= 16 * 20000 // 2
 
 
+def test_native_frames_of_a_module_loaded_while_tracking(tmp_path, allocext):
+    """The writer names return addresses from its list of loaded objects:
+    an extension imported after tracking started must be found too (its
+    static functions by its own symbol table)."""
+    run_py("""
+        from pyrometer import Tracker
+        with Tracker("out.alloc", native=True):
+            import json, time
+            json.dumps({"a": [1, 2]})
+            time.sleep(0.2)             # a few flushes: the writer lists the objects loaded now
+            import allocext             # dlopen while tracking
+            allocext.keep(3, 70001)
+    """, tmp_path, extra_path=allocext)
+    leaks = _native.read_capture(str(tmp_path / "out.alloc"), "leaks", 1)
+    names = {f[0]: f for f in leaks.functions()}
+    assert "keep" in names, sorted(n for n in names if n.startswith("0x"))
+    assert "allocext" in names["keep"][1]
+    assert by_function(leaks).get("keep", 0) >= 3 * 70001
+
+
 NATIVE_WORKLOAD = """
     import sys
     from pyrometer import Tracker
@@ -386,6 +406,7 @@ def test_native_frames_merge_with_python(tmp_path, allocext):
     functions = peak.functions()
     names = {f[0]: f for f in functions}
     assert "keep" in names and names["keep"][3] == 1          # native frame of the extension
+    assert "allocext" in names["keep"][1] and names["keep"][1].endswith(".so")
     assert "py_caller" in names and names["py_caller"][3] == 0
     funcs, parents, selfs, totals = peak.calltree()
     # keep's node sits below py_caller's node
