@@ -39,7 +39,7 @@
 #define CAPTURE_MAGIC "PYROMALC"
 #define CAPTURE_MAGIC_LEN 8
 /* 2: NODES records hold many nodes with relative parents; TABLES records;
- * events stored by column. */
+ * events stored by column; one deflate stream per file. */
 #define CAPTURE_VERSION 2
 
 /* Record types. */
@@ -97,9 +97,10 @@ enum {
  *              CAPTURE_EV_SEQ_JUMP: zigzag seq - (previous seq + 1) follows;
  *              else seq = previous + 1 (previous = first sequence number - 1
  *              at the start) and the thread is the previous event's.
- *              code: CAPTURE_EV_NEW_ADDR, CAPTURE_EV_NEW_UNALIGNED (the
- *              address is in the addresses section), or ref k in 1..13 / 15:
- *              the address is the one of the k-th previous event of this
+ *              code: CAPTURE_EV_NEW_ADDR or CAPTURE_EV_NEW_UNALIGNED (the
+ *              address is in the addresses section), else a reference k:
+ *              codes 1..13 are k itself, code 15 is k = 14 + the varint.
+ *              The address is the one of the k-th previous event of this
  *              record (k <= CAPTURE_RECENT; frees of fresh blocks and
  *              allocations of just-freed addresses are most events).
  *   addresses: new addresses only: zigzag (address >> 4) - (previous address >> 4)
