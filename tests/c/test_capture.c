@@ -289,10 +289,10 @@ TEST(event_columns_round_trip)
     static int kind[N];
     uint64_t s = 1;
     for (int i = 0; i < N; i++) {
-        kind[i] = i % 5 == 4 ? CAPTURE_FREE : (i % 7 == 6 ? CAPTURE_MUNMAP : CAPTURE_MALLOC);
         /* frees and unmaps refer back 1..40 events (beyond 32: a new address again) */
-        addr[i] = kind[i] == CAPTURE_MALLOC ? 0x10000 + (uint64_t)i * 48 + (i % 3 == 0 ? 8 : 0)
-                                            : addr[i - 1 - (i * 7) % 40];
+        int back = 1 + (i * 7) % 40;
+        kind[i] = back > i ? CAPTURE_MALLOC : i % 5 == 4 ? CAPTURE_FREE : (i % 7 == 6 ? CAPTURE_MUNMAP : CAPTURE_MALLOC);
+        addr[i] = kind[i] == CAPTURE_MALLOC ? 0x10000 + (uint64_t)i * 48 + (i % 3 == 0 ? 8 : 0) : addr[i - back];
         node[i] = i % 11 == 0 ? UINT32_MAX : (uint32_t)(i % 3);
         thread[i] = (uint32_t)(i / 50) % 2;
         s += i % 13 == 0 ? 5 : 1;
