@@ -281,6 +281,38 @@ def test_killed_capture_loads_with_warning(tmp_path):
     assert len(peak.meta()) >= 4
 
 
+def test_killed_while_busy_reads_every_flushed_record(tmp_path):
+    """Compressed records continue one deflate stream: a capture killed in
+    the middle of a busy native run reads through all its records."""
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import json
+        from pyrometer import Tracker
+        t = Tracker("out.alloc", native=True).start()
+        n = 0
+        while True:
+            json.loads(json.dumps([{"k": i, "v": str(i)} for i in range(2000)]))
+            n += 1
+            if n == 20:
+                open("ready", "w").close()
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=cli_env())
+    try:
+        for _ in range(400):
+            if (tmp_path / "ready").exists():
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    report = _native.capture_report(str(tmp_path / "out.alloc"))
+    assert "no trailer" in report["warning"]
+    assert report["rss_points"] >= 10          # one per flush: many compressed records
+    assert report["total_count"] > 20 * 3
+
+
 def test_trace_python_allocators_sees_small_objects(tmp_path):
     code = """
         from pyrometer import Tracker
@@ -304,6 +336,63 @@ def test_trace_python_allocators_sees_small_objects(tmp_path):
             assert report["allocators"].get("mmap", (0, 0))[1] >= 16 * 20000 // 2
 
 
+def test_native_frames_of_a_module_loaded_while_tracking(tmp_path, allocext):
+    """The writer names return addresses from its list of loaded objects:
+    an extension imported after tracking started must be found too (its
+    static functions by its own symbol table)."""
+    run_py("""
+        from pyrometer import Tracker
+        with Tracker("out.alloc", native=True):
+            import json, time
+            json.dumps({"a": [1, 2]})
+            time.sleep(0.2)             # a few flushes: the writer lists the objects loaded now
+            import allocext             # dlopen while tracking
+            allocext.keep(3, 70001)
+    """, tmp_path, extra_path=allocext)
+    leaks = _native.read_capture(str(tmp_path / "out.alloc"), "leaks", 1)
+    names = {f[0]: f for f in leaks.functions()}
+    assert "keep" in names, sorted(n for n in names if n.startswith("0x"))
+    assert "allocext" in names["keep"][1]
+    assert by_function(leaks).get("keep", 0) >= 3 * 70001
+
+
+NATIVE_WORKLOAD = """
+    import sys
+    from pyrometer import Tracker
+    with Tracker(sys.argv[1], native=sys.argv[2] == "native"):
+        import json, decimal, fractions, email.parser, xml.dom.minidom, csv, io
+        def work():
+            doc = [{"id": i, "name": f"item{i}", "v": [i * 0.5, str(i)]} for i in range(3000)]
+            for _ in range(3):
+                doc = json.loads(json.dumps(doc))
+            d = xml.dom.minidom.parseString("<a>" + "<b x='1'>t</b>" * 500 + "</a>")
+            rows = list(csv.reader(io.StringIO("a,b,c\\n" * 2000)))
+            return len(doc), len(d.documentElement.childNodes), len(rows), decimal.Decimal(1) / 7
+        work()
+"""
+
+
+def test_native_capture_stays_small(tmp_path):
+    """Native stacks (a node per return address, thousands of them after a
+    few imports) are stored as compressed tables with relative parents. With
+    one record per node this capture was ~80 KiB (format 1); it is ~20 KiB now."""
+    script = tmp_path / "w.py"
+    script.write_text(textwrap.dedent(NATIVE_WORKLOAD))
+    env = cli_env({"PYTHONPATH": str(SRC)})
+    for mode in ("native", "python"):
+        subprocess.run([sys.executable, str(script), str(tmp_path / f"{mode}.alloc"), mode], cwd=tmp_path, env=env,
+                       check=True, timeout=120)
+    native = tmp_path / "native.alloc"
+    report = _native.capture_report(str(native))
+    assert report["meta"]["flags"] == "native"
+    natives = {r[0] for r in report["locations"] if r[8] == 1}
+    assert {"PyList_Append", "_PyObject_Malloc"} & natives, sorted(natives)[:20]
+    size = native.stat().st_size
+    assert size < 40 * 1024, f"native capture of {size} bytes"
+    # native frames cost less than the events themselves
+    assert size < 3 * (tmp_path / "python.alloc").stat().st_size
+
+
 def test_native_frames_merge_with_python(tmp_path, allocext):
     run_py("""
         from pyrometer import Tracker
@@ -317,6 +406,7 @@ def test_native_frames_merge_with_python(tmp_path, allocext):
     functions = peak.functions()
     names = {f[0]: f for f in functions}
     assert "keep" in names and names["keep"][3] == 1          # native frame of the extension
+    assert "allocext" in names["keep"][1] and names["keep"][1].endswith(".so")
     assert "py_caller" in names and names["py_caller"][3] == 0
     funcs, parents, selfs, totals = peak.calltree()
     # keep's node sits below py_caller's node

@@ -66,9 +66,21 @@ def test_truncated_capture_is_one_line_error(capture, tmp_path, cut):
 
 def test_garbage_after_magic_is_an_error(tmp_path):
     bad = tmp_path / "junk.alloc"
-    bad.write_bytes(b"PYROMALC\x01" + bytes(range(200, 256)) * 4)
+    bad.write_bytes(b"PYROMALC\x02" + bytes(range(200, 256)) * 4)
     proc = run_cli("stats", bad)
     assert proc.returncode == 2 and "junk.alloc" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("version, words", [(1, "older pyrometer"), (99, "newer pyrometer")])
+def test_other_capture_versions_are_one_line_errors(capture, tmp_path, version, words):
+    data = bytearray(capture.read_bytes())
+    data[8] = version
+    bad = tmp_path / "other.alloc"
+    bad.write_bytes(bytes(data))
+    for cmd in ("summary", "stats", "show", "flamegraph"):
+        proc = run_cli(cmd, bad, cwd=tmp_path)
+        assert proc.returncode == 2, (cmd, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and words in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_cpu_profile_is_refused_by_summary():

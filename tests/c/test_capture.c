@@ -16,15 +16,19 @@ static void begin(buf *b)
     static const char *const values[] = {"python3 prog.py", "3.11.7"};
     buf_init(b);
     capture_write_begin(b, 1000, 42, 0, keys, values, 2);
-    capture_write_string(b, "main", 4);     /* string 1 */
-    capture_write_string(b, "prog.py", 7);  /* string 2 */
-    capture_write_string(b, "work", 4);     /* string 3 */
-    capture_write_function(b, 1, 2, 1, 0);  /* function 0 */
-    capture_write_function(b, 3, 2, 9, 0);  /* function 1 */
-    capture_write_node(b, UINT32_MAX, 0, 1);
-    capture_write_node(b, 0, 1, 10);
-    capture_write_node(b, 0, 1, 11);
-    capture_write_thread(b, 777, 0);
+    capture_tables_enc t;
+    capture_tables_init(&t);   /* uncompressed: plain records */
+    capture_tables_string(&t, b, "main", 4);     /* string 1 */
+    capture_tables_string(&t, b, "prog.py", 7);  /* string 2 */
+    capture_tables_string(&t, b, "work", 4);     /* string 3 */
+    capture_tables_function(&t, b, 1, 2, 1, 0);  /* function 0 */
+    capture_tables_function(&t, b, 3, 2, 9, 0);  /* function 1 */
+    capture_tables_node(&t, b, UINT32_MAX, 0, 1);
+    capture_tables_node(&t, b, 0, 1, 10);
+    capture_tables_node(&t, b, 0, 1, 11);
+    capture_tables_thread(&t, b, 777, 0);
+    capture_tables_end(&t, b);
+    capture_tables_free(&t);
 }
 
 typedef struct ev {
@@ -170,7 +174,7 @@ TEST(truncated_and_garbage_fail)
     capture_data_free(&c);
     /* garbage after the magic */
     char junk[64];
-    memcpy(junk, "PYROMALC\x01\xff\xff\xff", 12);
+    memcpy(junk, "PYROMALC\x02\xff\xff\xff", 12);
     memset(junk + 12, 0xee, sizeof junk - 12);
     CHECK(capture_read_buffer((const uint8_t *)junk, sizeof junk, &c, &err) < 0);
     capture_data_free(&c);
@@ -211,32 +215,217 @@ TEST(aggregate_round_trip)
     buf_free(&b);
 }
 
+/* Five ZEVENTS records, pieces of one deflate stream: each compresses
+ * against the ones before it, and a capture cut after any of them reads up
+ * to the cut (what a kill -9 leaves). */
 TEST(compressed_events_round_trip)
 {
     buf b;
     begin(&b);
+    capture_deflate z;
+    CHECK(capture_deflate_init(&z, CAPTURE_ZLIB_LEVEL) == 0);
     capture_events_enc e;
     capture_events_init(&e);
-    e.compress = 1;
-    for (uint64_t i = 0; i < 5000; i++)
+    e.z = &z;
+    size_t ends[5], sizes[5];
+    /* the same 1000 scattered addresses in every record */
+    uint64_t addrs[1000], x = 12345;
+    for (int i = 0; i < 1000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        addrs[i] = 0x10000 + (x >> 40) * 16;
+    }
+    for (uint64_t i = 0; i < 5000; i++) {
         capture_events_add(&e, CAPTURE_MALLOC, 0, 10 + i + (i == 4000 ? 7 : 0) + (i > 4000 ? 7 : 0),
-                           0x10000 + i * 48, 48, 1);
-    capture_events_end(&e, &b);
+                           addrs[i % 1000], 48, 1);
+        if (i % 1000 == 999) {
+            size_t before = b.len;
+            capture_events_end(&e, &b);
+            CHECK(b.data[before] == CAPTURE_REC_ZEVENTS);
+            ends[i / 1000] = b.len;
+            sizes[i / 1000] = b.len - before;
+        }
+    }
     capture_events_free(&e);
-    CHECK(b.data[b.len - 1] != 0);
+    capture_deflate_free(&z);
+    CHECK(sizes[1] < sizes[0] / 2);   /* the same addresses again: the window has them */
     capture_data c;
     prof_error err;
     CHECK(load(&b, &c) == 0);
     CHECK_EQ_INT(c.event_count, 5000);
-    CHECK_EQ_INT(c.events[4999].addr, 0x10000 + 4999 * 48);
+    CHECK_EQ_INT(c.events[4999].addr, addrs[999]);
     CHECK_EQ_INT(c.events[4000].seq, 10 + 4000 + 7);
-    CHECK(b.len < 5000 * 2);   /* compressed well below 2 bytes per event */
     CHECK(memory_build_view(&c, MEMORY_VIEW_PEAK, 1, &err) == 0);
-    CHECK_EQ_INT(profile_total_weight(&c.prof), 5000 * 48);
+    capture_data_free(&c);
+    for (int k = 0; k < 5; k++) {
+        CHECK(capture_read_buffer((const uint8_t *)b.data, ends[k], &c, &err) == 0);
+        CHECK_EQ_INT(c.event_count, 1000 * (k + 1));
+        CHECK(c.prof.warning[0] != '\0');   /* no trailer */
+        capture_data_free(&c);
+    }
+    /* a damaged deflate stream is an error, not a crash */
+    for (size_t i = ends[3] + 4; i < ends[4]; i += 7)
+        b.data[i] ^= 0x55;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+/* Every head code of the event columns: a second thread, sequence jumps,
+ * near (1..13) and far (14..32) references back, unaligned addresses,
+ * allocations without a stack, munmap sizes. */
+TEST(event_columns_round_trip)
+{
+    buf b;
+    begin(&b);
+    capture_tables_enc t;
+    capture_tables_init(&t);
+    capture_tables_thread(&t, &b, 778, 0);   /* thread 1 */
+    t.next_node = 3;                          /* begin() defined nodes 0-2 */
+    capture_tables_end(&t, &b);
+    capture_tables_free(&t);
+    enum { N = 400 };
+    static uint64_t addr[N], seq[N];
+    static uint32_t node[N], thread[N];
+    static int kind[N];
+    uint64_t s = 1;
+    for (int i = 0; i < N; i++) {
+        /* frees and unmaps refer back 1..40 events (beyond 32: a new address again) */
+        int back = 1 + (i * 7) % 40;
+        kind[i] = back > i ? CAPTURE_MALLOC : i % 5 == 4 ? CAPTURE_FREE : (i % 7 == 6 ? CAPTURE_MUNMAP : CAPTURE_MALLOC);
+        addr[i] = kind[i] == CAPTURE_MALLOC ? 0x10000 + (uint64_t)i * 48 + (i % 3 == 0 ? 8 : 0) : addr[i - back];
+        node[i] = i % 11 == 0 ? UINT32_MAX : (uint32_t)(i % 3);
+        thread[i] = (uint32_t)(i / 50) % 2;
+        s += i % 13 == 0 ? 5 : 1;
+        seq[i] = s;
+    }
+    for (int compress = 0; compress < 2; compress++) {
+        buf out;
+        buf_init(&out);
+        buf_append(&out, b.data, b.len);
+        capture_deflate z;
+        CHECK(capture_deflate_init(&z, CAPTURE_ZLIB_LEVEL) == 0);
+        capture_events_enc e;
+        capture_events_init(&e);
+        e.z = compress ? &z : NULL;
+        for (int i = 0; i < N; i++)
+            capture_events_add(&e, kind[i], thread[i], seq[i], addr[i], 4096 + (uint64_t)i, node[i]);
+        capture_events_end(&e, &out);
+        capture_events_free(&e);
+        capture_deflate_free(&z);
+        CHECK(out.data[b.len] == (compress ? CAPTURE_REC_ZEVENTS : CAPTURE_REC_EVENTS));
+        capture_data c;
+        CHECK(load(&out, &c) == 0);
+        CHECK_EQ_INT(c.event_count, N);
+        for (size_t i = 0; i < c.event_count && i < N; i++) {
+            const capture_event *ev = &c.events[i];
+            CHECK_EQ_INT(ev->seq, seq[i]);
+            CHECK_EQ_INT(ev->addr, addr[i]);
+            CHECK_EQ_INT(ev->kind, kind[i]);
+            CHECK_EQ_INT(ev->thread, thread[i]);
+            CHECK_EQ_INT(ev->size, kind[i] == CAPTURE_FREE ? 0 : 4096 + (uint64_t)i);
+            if (kind[i] == CAPTURE_MALLOC && node[i] == UINT32_MAX)
+                CHECK_EQ_INT(ev->node, PROF_NONE);
+        }
+        /* the nodes map to the lines begin() gave them */
+        for (size_t i = 0; i < c.event_count && i < N; i++)
+            if (kind[i] == CAPTURE_MALLOC && node[i] != UINT32_MAX)
+                CHECK_EQ_INT(c.prof.nodes[c.events[i].node].line, node[i] == 0 ? 1 : 9 + (int)node[i]);
+        capture_data_free(&c);
+        buf_free(&out);
+    }
+    buf_free(&b);
+}
+
+/* Deep native-like stacks: chains of nodes whose functions repeat under
+ * different roots, written in two flushes as compressed TABLES records. */
+TEST(compressed_tables_round_trip)
+{
+    static const char *const keys[] = {"k"};
+    static const char *const values[] = {"v"};
+    buf b;
+    buf_init(&b);
+    capture_write_begin(&b, 1000, 42, CAPTURE_FLAG_NATIVE, keys, values, 1);
+    capture_deflate z;
+    CHECK(capture_deflate_init(&z, CAPTURE_ZLIB_LEVEL) == 0);
+    capture_tables_enc t;
+    capture_tables_init(&t);
+    t.z = &z;
+    char name[32];
+    for (uint32_t i = 0; i < 60; i++) {
+        int n = snprintf(name, sizeof name, "native_function_%u", i);
+        capture_tables_string(&t, &b, name, (size_t)n);            /* string i+1 */
+        capture_tables_function(&t, &b, i + 1, 0, 0, 1);           /* function i */
+    }
+    uint32_t node = 0, leaf = 0;
+    for (int flush = 0; flush < 2; flush++) {
+        for (uint32_t root = 0; root < 20; root++) {
+            uint32_t parent = UINT32_MAX;
+            for (uint32_t d = 0; d < 40; d++) {
+                capture_tables_node(&t, &b, parent, d == 0 ? root : 20 + d, (int32_t)(d + 100 * (uint32_t)flush));
+                parent = node++;
+            }
+            leaf = parent;
+        }
+        capture_tables_thread(&t, &b, 100 + (uint64_t)flush, 0);
+        capture_tables_end(&t, &b);
+    }
+    capture_tables_free(&t);
+    capture_deflate_free(&z);
+    ev e[] = {{CAPTURE_MALLOC, 0x1000, 123, leaf}};
+    events(&b, e, 1, 1);
+    capture_write_trailer(&b, 2000, 1, 0);
+    CHECK(buf_ok(&b) == 0);
+    CHECK(b.len < 1600 * 2);   /* 1600 nodes in well under 2 bytes each */
+    CHECK(b.len > 12 && b.data[11 + (unsigned char)b.data[10]] == CAPTURE_REC_TABLES);
+    capture_data c;
+    prof_error err;
+    CHECK(load(&b, &c) == 0);
+    CHECK_EQ_INT(c.prof.node_count, 1600);
+    CHECK_EQ_INT(c.prof.thread_count, 2);
+    const prof_stack_node *n = &c.prof.nodes[c.events[0].node];
+    CHECK_EQ_INT(n->depth, 40);
+    CHECK_EQ_INT(n->line, 139);
+    CHECK_EQ_STR(profile_string(&c.prof, c.prof.functions[n->function].name), "native_function_59");
+    while (n->parent != PROF_NO_PARENT)
+        n = &c.prof.nodes[n->parent];
+    CHECK_EQ_STR(profile_string(&c.prof, c.prof.functions[n->function].name), "native_function_19");
     capture_data_free(&c);
     /* a damaged deflate stream is an error, not a crash */
-    b.data[b.len - 5] ^= 0x55;
+    b.data[60] ^= 0x55;
     CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+TEST(nodes_must_refer_back)
+{
+    buf b;
+    begin(&b);
+    /* a NODES record whose one node names a parent 5 nodes before the first */
+    const char rec[] = {CAPTURE_REC_NODES, 4, 1, 8, 0, 2};
+    buf_append(&b, rec, sizeof rec);
+    capture_data c;
+    prof_error err;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    CHECK(strstr(err.message, "undefined stack") != NULL);
+    capture_data_free(&c);
+    buf_free(&b);
+}
+
+TEST(other_versions_are_refused_in_one_line)
+{
+    buf b;
+    begin(&b);
+    capture_data c;
+    prof_error err;
+    b.data[CAPTURE_MAGIC_LEN] = 1;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    CHECK(strstr(err.message, "version 1 is from an older pyrometer") != NULL);
+    CHECK(strchr(err.message, '\n') == NULL);
+    capture_data_free(&c);
+    b.data[CAPTURE_MAGIC_LEN] = CAPTURE_VERSION + 1;
+    CHECK(capture_read_buffer((const uint8_t *)b.data, b.len, &c, &err) < 0);
+    CHECK(strstr(err.message, "newer pyrometer") != NULL);
     capture_data_free(&c);
     buf_free(&b);
 }
@@ -248,5 +437,9 @@ int main(void)
     RUN(truncated_and_garbage_fail);
     RUN(aggregate_round_trip);
     RUN(compressed_events_round_trip);
+    RUN(event_columns_round_trip);
+    RUN(compressed_tables_round_trip);
+    RUN(nodes_must_refer_back);
+    RUN(other_versions_are_refused_in_one_line);
     return CHECK_SUMMARY();
 }

@@ -7,7 +7,7 @@ writes OUTDIR/vmprof/ (CPU profiles) and OUTDIR/capture/ (allocation captures):
   - the checked-in fixtures of tests/data (vmprof-python 0.4/0.6, PyPy);
   - profiles vmprof-python writes now (cpu, real_time, lines, memory, native);
   - a profile PyPy's built-in _vmprof writes now (Debian pypy3);
-  - profiles and captures pyrometer itself writes (`pyrometer run`, `run --alloc`),
+  - profiles and captures pyrometer itself writes (`pyrometer run`, `run --alloc [--native]`),
     once those commands exist in this tree;
   - small hand-built files for layouts real writers rarely produce here
     (32-bit words, Win64, versions 0-5, rpython tags), so every branch of the
@@ -131,11 +131,13 @@ def write_pyrometer(out, capture_out, tmp):
         if not run_quiet(cmd, env=env):
             note(f"pyrometer {' '.join(args[:3])} not available yet; skipped {name}")
             target.unlink(missing_ok=True)
-    target = capture_out / "pyrometer_alloc.cap"
-    cmd = [sys.executable, "-m", "pyrometer", "run", "--alloc", "-o", str(target), str(script)]
-    if not run_quiet(cmd, env=env) or not target.exists():
-        note("pyrometer run --alloc not available yet; skipped")
-        target.unlink(missing_ok=True)
+    for name, flags in (("pyrometer_alloc.cap", []), ("pyrometer_native.cap", ["--native"])):
+        # --native: deep stacks, so NODES and TABLES records of real size
+        target = capture_out / name
+        cmd = [sys.executable, "-m", "pyrometer", "run", "--alloc", *flags, "-o", str(target), str(script)]
+        if not run_quiet(cmd, env=env) or not target.exists():
+            note(f"pyrometer run --alloc {' '.join(flags)} not available yet; skipped")
+            target.unlink(missing_ok=True)
     tracker = tmp / "tracker.py"
     tracker.write_text(WORKLOAD + (
         "\nimport pyrometer\nwith pyrometer.Tracker(sys.argv[1]):\n"

@@ -811,16 +811,24 @@ int memory_write_aggregate_file(capture_data *c, const char *path, prof_error *e
     capture_write_begin(&b, (uint64_t)p->start_time_us, c->pid, c->flags | CAPTURE_FLAG_AGGREGATE, keys, values,
                         pairs);
     /* Profile ids map to file ids one to one: string 0 is "" in both. */
+    capture_deflate z;
+    capture_deflate_init(&z, CAPTURE_ZLIB_LEVEL);   /* on failure: plain records */
+    capture_tables_enc t;
+    capture_tables_init(&t);
+    t.z = &z;
     for (uint32_t i = 1; i < p->string_count; i++)
-        capture_write_string(&b, p->strings[i], p->string_lengths[i]);
+        capture_tables_string(&t, &b, p->strings[i], p->string_lengths[i]);
     for (uint32_t i = 0; i < p->function_count; i++)
-        capture_write_function(&b, p->functions[i].name, p->functions[i].file, p->functions[i].first_line,
-                               p->functions[i].kind);
+        capture_tables_function(&t, &b, p->functions[i].name, p->functions[i].file, p->functions[i].first_line,
+                                p->functions[i].kind);
     for (uint32_t i = 0; i < p->node_count; i++)
-        capture_write_node(&b, p->nodes[i].parent == PROF_NO_PARENT ? UINT32_MAX : p->nodes[i].parent,
-                           p->nodes[i].function, p->nodes[i].line);
+        capture_tables_node(&t, &b, p->nodes[i].parent == PROF_NO_PARENT ? UINT32_MAX : p->nodes[i].parent,
+                            p->nodes[i].function, p->nodes[i].line);
     for (uint32_t i = 0; i < p->thread_count; i++)
-        capture_write_thread(&b, p->threads[i].id, p->threads[i].name);
+        capture_tables_thread(&t, &b, p->threads[i].id, p->threads[i].name);
+    capture_tables_end(&t, &b);
+    capture_tables_free(&t);
+    capture_deflate_free(&z);
     capture_write_aggregate(&b, rows, n);
     for (size_t i = 0; i < c->rss_count; i++)
         capture_write_rss(&b, (uint64_t)c->rss[i].time_us, c->rss[i].seq, (uint64_t)c->rss[i].rss_bytes);

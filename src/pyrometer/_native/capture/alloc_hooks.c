@@ -226,8 +226,10 @@ static const hook *find_hook(const char *name)
 {
     if (name[0] == '\0')
         return NULL;
+    /* Called for every relocation of every object at each dlopen: the first
+     * character rules out nearly all of them without a strcmp call. */
     for (size_t i = 0; i < NHOOKS; i++)
-        if (strcmp(hooks[i].name, name) == 0)
+        if (hooks[i].name[0] == name[0] && strcmp(hooks[i].name, name) == 0)
             return &hooks[i];
     return NULL;
 }

@@ -8,6 +8,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,36 +117,140 @@ static object_syms *object_for(const char *path)
     return o;
 }
 
+/* ---- which loaded object an address is in ----
+ * dladdr answers that too, but searches the object's dynamic symbols on
+ * every call (~50k instructions): too slow for the writer, which names
+ * every new return address. The load ranges are listed once instead, and
+ * listed again when the loader's counts of objects added and removed move. */
+
+#define MAX_LOADED 4096
+
+typedef struct loaded_object {
+    uintptr_t start, end;   /* from the lowest to the end of the highest PT_LOAD segment */
+    uintptr_t base;         /* load bias: link-time address = ip - base */
+    char *name;             /* dladdr's dli_fname for it; NULL until first needed */
+} loaded_object;
+
+static loaded_object *loaded;
+static size_t loaded_count;
+static unsigned long long loaded_adds, loaded_subs;
+static int loaded_listed;
+
+static int read_counts(struct dl_phdr_info *info, size_t size, void *data)
+{
+    unsigned long long *c = data;
+    if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        return 1;   /* an old loader without the counts: c stays 0, never listed again */
+    c[0] = info->dlpi_adds;
+    c[1] = info->dlpi_subs;
+    return 1;       /* the counts are the same in every entry: one is enough */
+}
+
+static int list_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    if (loaded_count == MAX_LOADED)
+        return 1;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo)
+            lo = a;
+        if (a + ph->p_memsz > hi)
+            hi = a + ph->p_memsz;
+    }
+    if (lo < hi)
+        loaded[loaded_count++] = (loaded_object){lo, hi, info->dlpi_addr, NULL};
+    return 0;
+}
+
+static int loaded_cmp(const void *x, const void *y)
+{
+    const loaded_object *a = x, *b = y;
+    return a->start < b->start ? -1 : a->start > b->start;
+}
+
+static void list_loaded(void)
+{
+    for (size_t i = 0; i < loaded_count; i++)
+        free(loaded[i].name);
+    loaded_count = 0;
+    if (loaded == NULL && (loaded = malloc(MAX_LOADED * sizeof *loaded)) == NULL)
+        return;
+    unsigned long long counts[2] = {0, 0};
+    dl_iterate_phdr(read_counts, counts);
+    loaded_adds = counts[0];
+    loaded_subs = counts[1];
+    dl_iterate_phdr(list_object, NULL);
+    if (loaded_count > 1)
+        qsort(loaded, loaded_count, sizeof *loaded, loaded_cmp);
+    loaded_listed = 1;
+}
+
+static loaded_object *find_loaded(uintptr_t ip)
+{
+    size_t lo = 0, hi = loaded_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (loaded[mid].start <= ip)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && ip < loaded[lo - 1].end ? &loaded[lo - 1] : NULL;
+}
+
+/* The object holding ip, the list refreshed when objects came or went. */
+static loaded_object *object_at(uintptr_t ip)
+{
+    unsigned long long counts[2] = {0, 0};
+    dl_iterate_phdr(read_counts, counts);
+    if (!loaded_listed || counts[0] != loaded_adds || counts[1] != loaded_subs)
+        list_loaded();
+    return loaded ? find_loaded(ip) : NULL;
+}
+
 void alloc_symbolize(uintptr_t ip, char *name, size_t namelen, const char **file)
 {
-    Dl_info info;
-    struct link_map *lm = NULL;
     *file = "";
-    if (!dladdr1((void *)ip, &info, (void **)&lm, RTLD_DL_LINKMAP) || lm == NULL) {
+    loaded_object *lo = object_at(ip);
+    Dl_info info;
+    if (lo == NULL) {
         snprintf(name, namelen, "0x%lx", (unsigned long)ip);
         return;
     }
-    *file = info.dli_fname ? info.dli_fname : "";
-    const char *path = info.dli_fname;
-    if (path == NULL || path[0] == '\0')
-        path = "/proc/self/exe";
-    object_syms *o = object_for(path);
-    uint64_t rel = ip - lm->l_addr;   /* link-time address */
-    if (o && o->count) {
-        size_t lo = 0, hi = o->count;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (o->syms[mid].start <= rel)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo > 0 && rel < o->syms[lo - 1].end) {
-            snprintf(name, namelen, "%s", o->syms[lo - 1].name);
+    if (lo->name == NULL) {
+        /* the same file name dladdr gives (the main program's included) */
+        const char *fname = dladdr((void *)ip, &info) && info.dli_fname ? info.dli_fname : "";
+        lo->name = strdup(fname);
+        if (lo->name == NULL) {
+            snprintf(name, namelen, "0x%lx", (unsigned long)(ip - lo->base));
             return;
         }
     }
-    if (info.dli_sname) {
+    *file = lo->name;
+    object_syms *o = object_for(lo->name[0] ? lo->name : "/proc/self/exe");
+    uint64_t rel = ip - lo->base;   /* link-time address */
+    if (o && o->count) {
+        size_t a = 0, b = o->count;
+        while (a < b) {
+            size_t mid = a + (b - a) / 2;
+            if (o->syms[mid].start <= rel)
+                a = mid + 1;
+            else
+                b = mid;
+        }
+        if (a > 0 && rel < o->syms[a - 1].end) {
+            snprintf(name, namelen, "%s", o->syms[a - 1].name);
+            return;
+        }
+    }
+    /* stripped, or outside every function of .symtab: the dynamic symbols */
+    if (dladdr((void *)ip, &info) && info.dli_sname) {
         snprintf(name, namelen, "%s", info.dli_sname);
         return;
     }
@@ -154,6 +259,10 @@ void alloc_symbolize(uintptr_t ip, char *name, size_t namelen, const char **file
 
 void alloc_symbols_reset(void)
 {
+    for (size_t i = 0; i < loaded_count; i++)
+        free(loaded[i].name);
+    loaded_count = 0;
+    loaded_listed = 0;
     for (size_t i = 0; i < object_count; i++) {
         free(objects[i].path);
         free(objects[i].syms);

@@ -56,6 +56,8 @@ static __thread int t_exiting __attribute__((tls_model("initial-exec")));
 /* The writer's private state: only the writer thread touches it while it runs. */
 typedef struct writer_state {
     buf out;
+    capture_deflate z;             /* the file's one deflate stream */
+    capture_tables_enc tables;
     capture_events_enc enc;
     uint32_t emitted_functions, emitted_nodes, thread_count;
     /* string intern table */
@@ -216,7 +218,7 @@ static uint32_t writer_string(writer_state *w, const char *s)
     w->strings[w->string_count] = copy;
     w->string_lengths[w->string_count] = len;
     w->string_count++;
-    capture_write_string(&w->out, s, len);
+    capture_tables_string(&w->tables, &w->out, s, len);
     return w->string_count;   /* file ids start at 1; 0 is "" */
 }
 
@@ -239,11 +241,11 @@ static void writer_functions_and_nodes(writer_state *w)
             name = writer_string(w, f->name);
             file = writer_string(w, f->file);
         }
-        capture_write_function(&w->out, name, file, f->first_line, f->kind);
+        capture_tables_function(&w->tables, &w->out, name, file, f->first_line, f->kind);
     }
     for (; w->emitted_nodes < nn; w->emitted_nodes++) {
         const alloc_node_info *n = alloc_stack_node(w->emitted_nodes);
-        capture_write_node(&w->out, n->parent, n->function, n->line);
+        capture_tables_node(&w->tables, &w->out, n->parent, n->function, n->line);
     }
 }
 
@@ -322,9 +324,10 @@ static void writer_flush(writer_state *w)
                 continue;   /* nothing to write yet */
             t->generation = tr.generation;
             t->file_index = w->thread_count++;
-            capture_write_thread(&w->out, t->os_tid, 0);
+            capture_tables_thread(&w->tables, &w->out, t->os_tid, 0);
         }
     }
+    capture_tables_end(&w->tables, &w->out);
     /* k-way merge; thread counts are small, so a linear scan per event. */
     uint64_t written = 0;
     for (;;) {
@@ -349,7 +352,7 @@ static void writer_flush(writer_state *w)
         capture_events_add(&w->enc, (int)e->kind, t->file_index, e->seq, e->addr, e->size, e->node);
         atomic_store_explicit(&t->tail, tail + 1, memory_order_release);
         written++;
-        if (w->enc.payload.len > (4u << 20))
+        if (capture_events_pending(&w->enc) > (4u << 20))
             capture_events_end(&w->enc, &w->out);
     }
     capture_events_end(&w->enc, &w->out);
@@ -411,14 +414,19 @@ static void writer_state_reset(writer_state *w)
     writer_state_pid = getpid();
     memset(w, 0, sizeof *w);
     buf_init(&w->out);
+    capture_deflate_init(&w->z, CAPTURE_ZLIB_LEVEL);   /* on failure: plain records */
+    capture_tables_init(&w->tables);
+    w->tables.z = &w->z;
     capture_events_init(&w->enc);
-    w->enc.compress = 1;
+    w->enc.z = &w->z;
     hashidx_init(&w->string_index);
 }
 
 static void writer_state_free(writer_state *w)
 {
     buf_free(&w->out);
+    capture_tables_free(&w->tables);
+    capture_deflate_free(&w->z);
     capture_events_free(&w->enc);
     for (uint32_t i = 0; i < w->string_count; i++)
         free(w->strings[i]);

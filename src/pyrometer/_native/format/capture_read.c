@@ -45,6 +45,8 @@ typedef struct reader {
     uint32_t *nodes;
     uint32_t node_count, node_cap;
     uint32_t thread_count;
+    z_stream z;            /* the file's deflate stream (capture_format.h) */
+    int z_ready;
 } reader;
 
 static int push_id(uint32_t **items, uint32_t *count, uint32_t *cap, uint32_t id)
@@ -138,59 +140,94 @@ static int map_node(reader *r, uint64_t raw, uint32_t *out)
     return 0;
 }
 
+/* Splits the next section (varint length, bytes) off p into *sec. */
+static int take_section(cursor *p, cursor *sec)
+{
+    uint64_t len;
+    if (get_varint(p, &len) || len > p->end - p->pos)
+        return -1;
+    *sec = (cursor){p->data, p->pos, p->pos + len};
+    p->pos += len;
+    return 0;
+}
+
 static int read_events(reader *r, cursor *p, size_t off)
 {
     capture_data *c = r->c;
     uint64_t count, seq;
-    if (get_varint(p, &count) || get_varint(p, &seq))
+    cursor heads, addrs, sizes, nodes;
+    if (get_varint(p, &count) || get_varint(p, &seq) || take_section(p, &heads) || take_section(p, &addrs) ||
+        take_section(p, &sizes))
         return BAD(r, off, "bad events record at byte %zu", off);
-    if (count > p->end - p->pos)   /* every event takes at least one byte */
+    nodes = *p;
+    if (count > heads.end - heads.pos)   /* every event has a head byte */
         return BAD(r, off, "events record at byte %zu claims %llu events", off, (unsigned long long)count);
-    uint64_t prev_seq = seq - 1, prev_addr = 0;
+    uint64_t prev_seq = seq - 1, prev_addr = 0, prev_node = 0;
     uint64_t recent[CAPTURE_RECENT];
     uint32_t recent_pos = 0;
     uint32_t thread = PROF_NONE;
     for (uint64_t i = 0; i < count; i++) {
-        size_t ev_off = p->pos;
-        if (p->pos >= p->end)
-            return BAD(r, ev_off, "events record cut short at byte %zu", ev_off);
-        uint8_t kb = p->data[p->pos++];
-        int kind = kb & CAPTURE_EV_KIND_MASK;
-        int jump = (kb & CAPTURE_EV_SEQ_JUMP) != 0;
-        int unaligned = (kb & CAPTURE_EV_UNALIGNED) != 0;
-        if (!capture_kind_valid(kind))
-            return BAD(r, ev_off, "bad event kind %d at byte %zu", kind, ev_off);
-        if (kb & CAPTURE_EV_NEW_THREAD) {
-            uint64_t t;
-            if (get_varint(p, &t) || t >= r->thread_count)
-                return BAD(r, ev_off, "event at byte %zu names an undefined thread", ev_off);
-            thread = (uint32_t)t;
+        size_t ev_off = heads.pos;
+        if (heads.pos >= heads.end)
+            return BAD(r, off, "events record at byte %zu is cut short", off);
+        uint8_t kb = heads.data[heads.pos++];
+        uint64_t dseq = 0;
+        if ((kb & CAPTURE_EV_KIND_MASK) == 0) {
+            /* a prefix: new thread and/or a jump in sequence numbers */
+            int flags = kb >> 4;
+            if (flags == 0 || (flags & ~(CAPTURE_EV_NEW_THREAD | CAPTURE_EV_SEQ_JUMP)))
+                return BAD(r, off, "bad event prefix in the events record at byte %zu", off);
+            if (flags & CAPTURE_EV_NEW_THREAD) {
+                uint64_t t;
+                if (get_varint(&heads, &t) || t >= r->thread_count)
+                    return BAD(r, off, "event in the record at byte %zu names an undefined thread", off);
+                thread = (uint32_t)t;
+            }
+            if ((flags & CAPTURE_EV_SEQ_JUMP) && get_varint(&heads, &dseq))
+                return BAD(r, off, "bad event in the record at byte %zu", off);
+            if (heads.pos >= heads.end)
+                return BAD(r, off, "events record at byte %zu is cut short", off);
+            kb = heads.data[heads.pos++];
         }
+        int kind = kb & CAPTURE_EV_KIND_MASK;
+        int code = kb >> 4;
+        if (!capture_kind_valid(kind))
+            return BAD(r, off, "bad event kind %d in the record at byte %zu (offset %zu)", kind, off, ev_off);
         if (thread == PROF_NONE)
-            return BAD(r, ev_off, "event at byte %zu has no thread", ev_off);
-        uint64_t dseq = 0, daddr, size = 0, node = 0;
-        uint64_t low = 0, ref, addr;
-        if ((jump && get_varint(p, &dseq)) || get_varint(p, &ref))
-            return BAD(r, ev_off, "bad event at byte %zu", ev_off);
-        if (ref > CAPTURE_RECENT || ref > recent_pos)
-            return BAD(r, ev_off, "event at byte %zu refers back past its record", ev_off);
-        if (ref) {
-            addr = recent[(recent_pos - ref) % CAPTURE_RECENT];
-        } else {
-            if (get_varint(p, &daddr))
-                return BAD(r, ev_off, "bad event at byte %zu", ev_off);
-            if (unaligned) {
-                if (p->pos >= p->end || p->data[p->pos] > 15)
-                    return BAD(r, ev_off, "bad event at byte %zu", ev_off);
-                low = p->data[p->pos++];
+            return BAD(r, off, "event in the record at byte %zu has no thread", off);
+        uint64_t addr, size = 0, node = 0;
+        if (code == CAPTURE_EV_NEW_ADDR || code == CAPTURE_EV_NEW_UNALIGNED) {
+            uint64_t daddr, low = 0;
+            if (get_varint(&addrs, &daddr))
+                return BAD(r, off, "bad event address in the record at byte %zu", off);
+            if (code == CAPTURE_EV_NEW_UNALIGNED) {
+                if (addrs.pos >= addrs.end || addrs.data[addrs.pos] > 15)
+                    return BAD(r, off, "bad event address in the record at byte %zu", off);
+                low = addrs.data[addrs.pos++];
             }
             addr = (((prev_addr >> 4) + (uint64_t)unzigzag(daddr)) << 4) | low;
+        } else {
+            uint64_t ref = (uint64_t)code;
+            if (code == CAPTURE_EV_REF_FAR) {
+                uint64_t more;
+                if (get_varint(&heads, &more) || more > CAPTURE_RECENT)
+                    return BAD(r, off, "bad event in the record at byte %zu", off);
+                ref = CAPTURE_EV_REF_DIRECT + 1 + more;
+            }
+            if (ref > CAPTURE_RECENT || ref > recent_pos)
+                return BAD(r, off, "event in the record at byte %zu refers back past its record", off);
+            addr = recent[(recent_pos - ref) % CAPTURE_RECENT];
         }
         recent[recent_pos++ % CAPTURE_RECENT] = addr;
-        if ((capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP) && get_varint(p, &size))
-            return BAD(r, ev_off, "bad event at byte %zu", ev_off);
-        if (capture_kind_is_alloc(kind) && get_varint(p, &node))
-            return BAD(r, ev_off, "bad event at byte %zu", ev_off);
+        if ((capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP) && get_varint(&sizes, &size))
+            return BAD(r, off, "bad event size in the record at byte %zu", off);
+        if (capture_kind_is_alloc(kind)) {
+            uint64_t dnode;
+            if (get_varint(&nodes, &dnode))
+                return BAD(r, off, "bad event stack in the record at byte %zu", off);
+            node = prev_node + (uint64_t)unzigzag(dnode);
+            prev_node = node;
+        }
         capture_event ev;
         ev.seq = prev_seq + 1 + (uint64_t)unzigzag(dseq);
         ev.addr = addr;
@@ -198,15 +235,15 @@ static int read_events(reader *r, cursor *p, size_t off)
         ev.thread = thread;
         ev.kind = (uint8_t)kind;
         if (map_node(r, node, &ev.node) < 0)
-            return BAD(r, ev_off, "event at byte %zu names an undefined stack", ev_off);
+            return BAD(r, off, "event in the record at byte %zu names an undefined stack", off);
         prev_seq = ev.seq;
         prev_addr = ev.addr;
         if (grow((void **)&c->events, sizeof *c->events, c->event_count, &c->event_cap) < 0)
             return prof_error_nomem(r->err);
         c->events[c->event_count++] = ev;
     }
-    if (p->pos != p->end)
-        return BAD(r, off, "events record at byte %zu has %zu stray bytes", off, p->end - p->pos);
+    if (heads.pos != heads.end || addrs.pos != addrs.end || sizes.pos != sizes.end || nodes.pos != nodes.end)
+        return BAD(r, off, "events record at byte %zu has stray bytes", off);
     return 0;
 }
 
@@ -260,6 +297,111 @@ static int add_thread(reader *r, uint64_t tid, uint32_t name, size_t off)
     return 0;
 }
 
+/* Inflates the next piece of the file's deflate stream (a TABLES or
+ * ZEVENTS payload after its type) into a new buffer of its stated length.
+ * 0, or -1 with the error set. */
+static int inflate_piece(reader *r, cursor *p, size_t off, const char *what, uint8_t **out, size_t *out_len)
+{
+    uint64_t raw_len;
+    if (get_varint(p, &raw_len) || raw_len == 0 || raw_len > CAPTURE_MAX_RECORD)
+        return BAD(r, off, "bad compressed %s record at byte %zu", what, off);
+    if (!r->z_ready) {
+        memset(&r->z, 0, sizeof r->z);
+        if (inflateInit2(&r->z, -15) != Z_OK)
+            return prof_error_nomem(r->err);
+        r->z_ready = 1;
+    }
+    uint8_t *raw = malloc(raw_len + 1);
+    if (raw == NULL)
+        return prof_error_nomem(r->err);
+    /* the writer leaves out the sync flush's final 00 00 ff ff */
+    static const uint8_t sync_tail[4] = {0, 0, 0xff, 0xff};
+    r->z.next_out = raw;
+    r->z.avail_out = (uInt)raw_len + 1;   /* one spare byte: more output than stated is an error */
+    int ok = 1;
+    for (int k = 0; k < 2 && ok; k++) {
+        r->z.next_in = (Bytef *)(k == 0 ? p->data + p->pos : sync_tail);
+        r->z.avail_in = (uInt)(k == 0 ? p->end - p->pos : sizeof sync_tail);
+        while (r->z.avail_in > 0) {
+            int zrc = inflate(&r->z, Z_SYNC_FLUSH);
+            if (zrc == Z_MEM_ERROR) {
+                free(raw);
+                return prof_error_nomem(r->err);
+            }
+            if (zrc != Z_OK) {   /* corrupt data, a final block, or more output than stated */
+                ok = 0;
+                break;
+            }
+        }
+    }
+    if (!ok || r->z.avail_out != 1) {
+        free(raw);
+        return BAD(r, off, "corrupt compressed %s record at byte %zu", what, off);
+    }
+    *out = raw;
+    *out_len = raw_len;
+    return 0;
+}
+
+static int read_nodes(reader *r, cursor *p, size_t off)
+{
+    profile *prof = &r->c->prof;
+    uint64_t count;
+    if (get_varint(p, &count) || count > (p->end - p->pos) / 3)   /* 3 bytes at least per node */
+        return BAD(r, off, "bad stack record at byte %zu", off);
+    uint64_t prev_function = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t dist, dfunc, line;
+        if (get_varint(p, &dist) || get_varint(p, &dfunc) || get_varint(p, &line))
+            return BAD(r, off, "bad stack record at byte %zu", off);
+        uint64_t function = prev_function + (uint64_t)unzigzag(dfunc);
+        if (dist > r->node_count || function >= r->function_count)
+            return BAD(r, off, "stack record at byte %zu refers to an undefined stack or function", off);
+        prev_function = function;
+        uint32_t parent = dist == 0 ? PROF_NO_PARENT : r->nodes[r->node_count - dist];
+        if (parent != PROF_NO_PARENT && prof->nodes[parent].depth >= CAPTURE_MAX_DEPTH)
+            return BAD(r, off, "stack deeper than %d frames at byte %zu", CAPTURE_MAX_DEPTH, off);
+        uint32_t id = profile_intern_node(prof, parent, r->functions[function], (int32_t)unzigzag(line));
+        if (id == PROF_NONE || push_id(&r->nodes, &r->node_count, &r->node_cap, id) < 0)
+            return prof_error_nomem(r->err);
+    }
+    if (p->pos != p->end)
+        return BAD(r, off, "stack record at byte %zu has %zu stray bytes", off, p->end - p->pos);
+    return 0;
+}
+
+static int read_record(reader *r, int type, cursor *p, size_t off);
+
+/* A TABLES record: its deflated records are read as if they stood in the
+ * file here. Errors name the TABLES record's offset. */
+static int read_tables(reader *r, cursor *p, size_t off)
+{
+    uint8_t *raw;
+    size_t raw_len;
+    if (inflate_piece(r, p, off, "tables", &raw, &raw_len) < 0)
+        return -1;
+    cursor c = {raw, 0, raw_len};
+    int rc = 0;
+    while (rc == 0 && c.pos < c.end) {
+        int type = c.data[c.pos++];
+        uint64_t plen;
+        if (type != CAPTURE_REC_STRING && type != CAPTURE_REC_FUNCTION && type != CAPTURE_REC_NODES &&
+            type != CAPTURE_REC_THREAD) {
+            rc = BAD(r, off, "record type 0x%02x inside the tables record at byte %zu", type, off);
+            break;
+        }
+        if (get_varint(&c, &plen) || plen > c.end - c.pos) {
+            rc = BAD(r, off, "tables record at byte %zu holds a record cut short", off);
+            break;
+        }
+        cursor q = {raw, c.pos, c.pos + plen};
+        c.pos += plen;
+        rc = read_record(r, type, &q, off);
+    }
+    free(raw);
+    return rc;
+}
+
 static int read_record(reader *r, int type, cursor *p, size_t off)
 {
     capture_data *c = r->c;
@@ -287,40 +429,23 @@ static int read_record(reader *r, int type, cursor *p, size_t off)
             return prof_error_nomem(r->err);
         return 0;
     }
-    case CAPTURE_REC_NODE: {
-        if (get_varint(p, &a) || get_varint(p, &b) || get_varint(p, &d))
-            return BAD(r, off, "bad stack record at byte %zu", off);
-        if (a > r->node_count || b >= r->function_count)
-            return BAD(r, off, "stack record at byte %zu refers to an undefined stack or function", off);
-        uint32_t parent = a == 0 ? PROF_NO_PARENT : r->nodes[a - 1];
-        if (parent != PROF_NO_PARENT && prof->nodes[parent].depth >= CAPTURE_MAX_DEPTH)
-            return BAD(r, off, "stack deeper than %d frames at byte %zu", CAPTURE_MAX_DEPTH, off);
-        uint32_t id = profile_intern_node(prof, parent, r->functions[b], (int32_t)unzigzag(d));
-        if (id == PROF_NONE || push_id(&r->nodes, &r->node_count, &r->node_cap, id) < 0)
-            return prof_error_nomem(r->err);
-        return 0;
-    }
+    case CAPTURE_REC_NODES:
+        return read_nodes(r, p, off);
     case CAPTURE_REC_THREAD:
         if (get_varint(p, &a) || get_varint(p, &b) || b >= r->string_count)
             return BAD(r, off, "bad thread record at byte %zu", off);
         if (r->thread_count >= CAPTURE_MAX_IDS)
             return BAD(r, off, "too many threads at byte %zu", off);
         return add_thread(r, a, r->strings[b], off);
+    case CAPTURE_REC_TABLES:
+        return read_tables(r, p, off);
     case CAPTURE_REC_EVENTS:
         return read_events(r, p, off);
     case CAPTURE_REC_ZEVENTS: {
-        uint64_t raw_len;
-        if (get_varint(p, &raw_len) || raw_len == 0 || raw_len > CAPTURE_MAX_RECORD)
-            return BAD(r, off, "bad compressed events record at byte %zu", off);
-        uint8_t *raw = malloc(raw_len);
-        if (raw == NULL)
-            return prof_error_nomem(r->err);
-        uLongf got = (uLongf)raw_len;
-        int zrc = uncompress(raw, &got, p->data + p->pos, (uLong)(p->end - p->pos));
-        if (zrc != Z_OK || got != raw_len) {
-            free(raw);
-            return BAD(r, off, "corrupt compressed events record at byte %zu", off);
-        }
+        uint8_t *raw;
+        size_t raw_len;
+        if (inflate_piece(r, p, off, "events", &raw, &raw_len) < 0)
+            return -1;
         cursor q = {raw, 0, raw_len};
         int rc = read_events(r, &q, off);
         free(raw);
@@ -377,8 +502,13 @@ int capture_read_buffer(const uint8_t *data, size_t len, capture_data *out, prof
     if (len < CAPTURE_MAGIC_LEN + 1)
         return prof_error_set(err, (int64_t)len, "truncated capture: no version byte");
     int version = data[CAPTURE_MAGIC_LEN];
-    if (version != CAPTURE_VERSION)
-        return prof_error_set(err, CAPTURE_MAGIC_LEN, "unsupported capture version %d (this pyrometer reads %d)",
+    if (version < CAPTURE_VERSION)
+        return prof_error_set(err, CAPTURE_MAGIC_LEN,
+                              "capture format version %d is from an older pyrometer; this one reads version %d "
+                              "(record the program again)", version, CAPTURE_VERSION);
+    if (version > CAPTURE_VERSION)
+        return prof_error_set(err, CAPTURE_MAGIC_LEN,
+                              "capture format version %d is from a newer pyrometer; this one reads version %d",
                               version, CAPTURE_VERSION);
     out->prof.format_version = version;
     reader r = {out, err};
@@ -430,6 +560,8 @@ int capture_read_buffer(const uint8_t *data, size_t len, capture_data *out, prof
     free(r.strings);
     free(r.functions);
     free(r.nodes);
+    if (r.z_ready)
+        inflateEnd(&r.z);
     return rc;
 }
 
