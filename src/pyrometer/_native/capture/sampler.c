@@ -139,7 +139,11 @@ static void *ticker_main(void *arg)
              * than burst. Weights keep the counts right: CPU mode's from
              * the clocks, wall mode's from the ticks missed. */
             long behind_ns = (now.tv_sec - next.tv_sec) * 1000000000L + (now.tv_nsec - next.tv_nsec);
-            wall_missed += (int)(behind_ns / period_ns);
+            long missed = behind_ns / period_ns;
+            /* A weight never exceeds SAMPLE_MAX_WEIGHT: no need to count further. */
+            if (missed > SAMPLE_MAX_WEIGHT - wall_missed)
+                missed = SAMPLE_MAX_WEIGHT - wall_missed;
+            wall_missed += (int)missed;
             next = now;
             timespec_add_ns(&next, period_ns);
         }
