@@ -15,7 +15,6 @@ import pytest
 
 from conftest import SRC, cli_env
 
-pytest.importorskip("pyrometer._native")
 from pyrometer import _native  # noqa: E402
 
 EXT_SRC = Path(__file__).resolve().parent / "alloc_ext" / "allocext.c"

@@ -104,31 +104,40 @@ static PyThreadState *next_thread(stack_sampler *s, PyThreadState *ts)
     return next;
 }
 
-/* The thread id of ts, or 0 on a fault. */
-static uint64_t thread_id_of(stack_sampler *s, PyThreadState *ts)
+/* Sets *found to the thread state of OS thread tid, or NULL when it is not
+ * a Python thread. -1 on a fault while the list was read (then we know
+ * nothing: no sample rather than a "not Python" one). */
+static int find_thread(stack_sampler *s, pid_t tid, PyThreadState **found_out)
 {
-    volatile uint64_t id = 0;
+    PyThreadState *volatile found = NULL;
     fault_guard guard;
     if (FAULT_GUARD_ARM(&guard)) {
-        id = py_native_thread_id(ts);
+        int budget = MAX_THREADS_WALKED;
+        for (PyThreadState *ts = py_first_thread(s->interp); ts != NULL && budget-- > 0; ts = py_next_thread(ts)) {
+            if (py_native_thread_id(ts) == (uint64_t)tid) {
+                found = ts;
+                break;
+            }
+        }
         fault_guard_disarm();
     } else {
         s->faults++;
+        return -1;
     }
-    return id;
+    *found_out = found;
+    return 0;
 }
 
 void stack_sampler_sample_thread(stack_sampler *s, pid_t tid, int weight)
 {
     int64_t rss_kb = stack_sampler_rss_kb(s);
-    int budget = MAX_THREADS_WALKED;
-    for (PyThreadState *ts = next_thread(s, NULL); ts != NULL && budget-- > 0; ts = next_thread(s, ts)) {
-        if (thread_id_of(s, ts) == (uint64_t)tid) {
-            sample_python_thread(s, ts, rss_kb, weight);
-            return;
-        }
-    }
-    commit_sample(s, (uint64_t)tid, NULL, 0, SAMPLE_NOT_PYTHON, rss_kb, weight);
+    PyThreadState *ts;
+    if (find_thread(s, tid, &ts) < 0)
+        return;
+    if (ts != NULL)
+        sample_python_thread(s, ts, rss_kb, weight);
+    else
+        commit_sample(s, (uint64_t)tid, NULL, 0, SAMPLE_NOT_PYTHON, rss_kb, weight);
 }
 
 void stack_sampler_sample_all(stack_sampler *s, int weight)

@@ -107,14 +107,8 @@ void buf_put_i64(buf *b, int64_t v)
 
 void buf_put_varint(buf *b, uint64_t v)
 {
-    uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    buf_append(b, tmp, n);
+    uint8_t tmp[BUF_VARINT_MAX];
+    buf_append(b, tmp, (size_t)(buf_encode_varint(tmp, v) - tmp));
 }
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when the bytes there

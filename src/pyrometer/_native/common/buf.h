@@ -29,6 +29,18 @@ void buf_put_i64(buf *b, int64_t v);
 void buf_put_u64(buf *b, uint64_t v);
 /* Unsigned LEB128 varint (protobuf, capture format). */
 void buf_put_varint(buf *b, uint64_t v);
+/* The same encoding straight into memory with room for BUF_VARINT_MAX
+ * bytes (hot encoders reserve once, then write several); returns the end. */
+#define BUF_VARINT_MAX 10
+static inline uint8_t *buf_encode_varint(uint8_t *out, uint64_t v)
+{
+    while (v >= 0x80) {
+        *out++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *out++ = (uint8_t)v;
+    return out;
+}
 /* JSON string literal with quotes; escapes everything JSON requires and also
  * '<', '>', '&' and U+2028/9 so the result is safe inside an HTML <script>. */
 void buf_put_json_string(buf *b, const char *s, size_t len);

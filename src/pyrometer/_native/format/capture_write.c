@@ -309,17 +309,6 @@ void capture_events_free(capture_events_enc *e)
     buf_free(&e->nodes);
 }
 
-/* Unsigned LEB128 straight into memory reserved beforehand. */
-static inline uint8_t *put_varint_raw(uint8_t *o, uint64_t v)
-{
-    while (v >= 0x80) {
-        *o++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *o++ = (uint8_t)v;
-    return o;
-}
-
 /* The worst case of one event per column: 2 bytes and 2 varints of 10 bytes. */
 #define MAX_COLUMN_BYTES 24
 
@@ -357,11 +346,11 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
     if (new_thread || jump) {
         *h++ = (uint8_t)(((new_thread ? CAPTURE_EV_NEW_THREAD : 0) | (jump ? CAPTURE_EV_SEQ_JUMP : 0)) << 4);
         if (new_thread) {
-            h = put_varint_raw(h, thread);
+            h = buf_encode_varint(h, thread);
             e->thread = thread;
         }
         if (jump)
-            h = put_varint_raw(h, zigzag((int64_t)(seq - (e->prev_seq + 1))));
+            h = buf_encode_varint(h, zigzag((int64_t)(seq - (e->prev_seq + 1))));
     }
     int code;
     if (ref == 0)
@@ -370,23 +359,23 @@ void capture_events_add(capture_events_enc *e, int kind, uint32_t thread, uint64
         code = ref <= CAPTURE_EV_REF_DIRECT ? (int)ref : CAPTURE_EV_REF_FAR;
     *h++ = (uint8_t)(kind | code << 4);
     if (code == CAPTURE_EV_REF_FAR)
-        h = put_varint_raw(h, ref - (CAPTURE_EV_REF_DIRECT + 1));
+        h = buf_encode_varint(h, ref - (CAPTURE_EV_REF_DIRECT + 1));
     e->heads.len = (size_t)((char *)h - e->heads.data);
     if (ref == 0) {
         uint8_t *a = (uint8_t *)e->addrs.data + e->addrs.len;
-        a = put_varint_raw(a, zigzag((int64_t)((addr >> 4) - (e->prev_addr >> 4))));
+        a = buf_encode_varint(a, zigzag((int64_t)((addr >> 4) - (e->prev_addr >> 4))));
         if (code == CAPTURE_EV_NEW_UNALIGNED)
             *a++ = (uint8_t)(addr & 15);
         e->addrs.len = (size_t)((char *)a - e->addrs.data);
     }
     if (capture_kind_is_alloc(kind) || kind == CAPTURE_MUNMAP) {
         uint8_t *z = (uint8_t *)e->sizes.data + e->sizes.len;
-        e->sizes.len = (size_t)((char *)put_varint_raw(z, size) - e->sizes.data);
+        e->sizes.len = (size_t)((char *)buf_encode_varint(z, size) - e->sizes.data);
     }
     if (capture_kind_is_alloc(kind)) {
         uint64_t n = node == UINT32_MAX ? 0 : (uint64_t)node + 1;
         uint8_t *o = (uint8_t *)e->nodes.data + e->nodes.len;
-        e->nodes.len = (size_t)((char *)put_varint_raw(o, zigzag((int64_t)(n - e->prev_node))) - e->nodes.data);
+        e->nodes.len = (size_t)((char *)buf_encode_varint(o, zigzag((int64_t)(n - e->prev_node))) - e->nodes.data);
         e->prev_node = n;
     }
     e->total++;
